@@ -1,0 +1,165 @@
+"""The append-only SSR points ledger.
+
+- ``PointAccount``: one row per member. ``balance`` = sum of the member's entries; it is the
+  row every write locks first, so a member's writes are serialised.
+- ``Lot``: one grant (amount, what is left of it, granted at, expires at).
+- ``Entry``: every change of a member's points, never updated or deleted.
+- ``Allocation``: which lots an entry took points from (> 0) or returned points to (< 0).
+
+Invariants (``services.ledger_check``): account.balance = Σ entry.points
+= Σ lot.remaining − account.debt; for each lot remaining = amount − Σ allocations − expired.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models import Member, SubscriptionOrder
+
+
+class PointAccount(models.Model):
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="point_account")
+    balance = models.BigIntegerField(_("balance"), default=0)
+    debt = models.BigIntegerField(
+        _("debt"), default=0, help_text=_("Points already spent of returned orders, repaid by later grants first.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("point account")
+        verbose_name_plural = _("point accounts")
+        constraints = [
+            models.CheckConstraint(condition=Q(debt__gte=0), name="account_debt_not_negative"),
+            models.CheckConstraint(condition=Q(balance__gte=-F("debt")), name="account_balance_at_least_minus_debt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.balance}"
+
+
+class LotQuerySet(models.QuerySet):
+    def spendable(self, *, at):
+        """Lots with points left that have not reached their expiry instant at ``at``."""
+        return self.filter(remaining__gt=0, expires_at__gt=at, granted_at__lte=at)
+
+    def due(self, *, at):
+        """Lots with points left whose expiry instant has passed at ``at``."""
+        return self.filter(remaining__gt=0, expires_at__lte=at)
+
+    def fifo(self):
+        return self.order_by("expires_at", "id")
+
+
+class Lot(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
+    order = models.ForeignKey(SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="lots")
+    amount = models.PositiveIntegerField(_("amount"))
+    remaining = models.PositiveIntegerField(_("remaining"))
+    expired = models.PositiveIntegerField(_("expired"), default=0)
+    granted_at = models.DateTimeField(_("granted at"))
+    expires_at = models.DateTimeField(_("expires at"))
+
+    objects = LotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="lot_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("amount")), name="lot_remaining_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(expired__gte=0) & Q(expired__lte=F("amount") - F("remaining")),
+                name="lot_expired_within_consumed",
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("granted_at")), name="lot_expires_after_grant"),
+            models.UniqueConstraint(fields=["member", "order"], name="one_grant_per_order"),
+        ]
+        indexes = [
+            models.Index(fields=["member", "expires_at", "id"], condition=Q(remaining__gt=0), name="lot_open_fifo_idx"),
+            models.Index(fields=["expires_at", "member"], condition=Q(remaining__gt=0), name="lot_open_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} pt → {self.expires_at:%Y-%m-%d}"
+
+
+class Entry(models.Model):
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        REDEMPTION = "redemption", _("Redemption")
+        EXPIRY = "expiry", _("Expiry")
+        REVERSAL = "reversal", _("Reversal")
+        CLAWBACK = "clawback", _("Clawback")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="point_entries")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    points = models.BigIntegerField(_("points"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=300)
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("Order or exchange number the entry belongs to.")
+    )
+    # NULL, not "", so the unique (member, key) constraint only binds entries that have a key.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    order = models.ForeignKey(
+        SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="point_entries"
+    )
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["grant", "reversal"], points__gt=0)
+                    | Q(kind__in=["redemption", "expiry", "clawback"], points__lt=0)
+                    | (Q(kind="adjustment") & ~Q(points=0))
+                ),
+                name="entry_sign_matches_kind",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="entry_reason_required"),
+            models.CheckConstraint(
+                condition=~Q(kind="adjustment") | Q(staff_user__isnull=False), name="adjustment_has_staff_user"
+            ),
+            models.UniqueConstraint(fields=["member", "idempotency_key"], name="entry_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["member", "reverses"], condition=Q(kind="reversal"), name="entry_reversed_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "-created_at", "-id"], name="entry_member_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points:+d}"
+
+
+class Allocation(models.Model):
+    """Points an entry took from a lot (positive) or gave back to it (negative)."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="allocations")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    points = models.BigIntegerField(_("points"))
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="allocation_points_not_zero"),
+            models.UniqueConstraint(fields=["member", "entry", "lot"], name="allocation_unique_per_entry_lot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} lot {self.lot_id}: {self.points:+d}"

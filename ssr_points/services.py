@@ -1,0 +1,599 @@
+"""Every write to the points ledger.
+
+Each service is one transaction that first locks the member's ``PointAccount`` row, then
+the member's lots in FIFO order; every writer takes the locks in that order, so a member's
+writes are serialised and cannot deadlock. Services validate before they write: a refused
+request raises a ``PointsError`` and leaves the ledger unchanged.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from ssr_points.exceptions import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidPoints,
+    NegativeBalance,
+    NotReversible,
+    OrderNotShipped,
+    ReasonRequired,
+    StaffUserRequired,
+)
+from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from subscriptions.models import Member, SubscriptionOrder
+
+LOT_LIFETIME_MONTHS = 12
+
+
+# -- rules ------------------------------------------------------------------------------
+
+
+def lot_expires_at(*, granted_at: dt.datetime, zone: zoneinfo.ZoneInfo | str) -> dt.datetime:
+    """00:00 local time on the local grant date + 12 months, the day clamped to the month's end."""
+    if isinstance(zone, str):
+        zone = zoneinfo.ZoneInfo(zone)
+    granted_on = granted_at.astimezone(zone).date()
+    months = granted_on.month - 1 + LOT_LIFETIME_MONTHS
+    year, month = granted_on.year + months // 12, months % 12 + 1
+    day = min(granted_on.day, calendar.monthrange(year, month)[1])
+    return dt.datetime(year, month, day, tzinfo=zone)
+
+
+def order_points_to_grant(*, order: SubscriptionOrder) -> int:
+    """floor(order PV × earn rate of the order's consecutive month)."""
+    percent = order.member.market.earn_rate_percent(order.months_subscribed)
+    return int((Decimal(order.pv) * percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _check_points(points) -> int:
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise InvalidPoints()
+    if points <= 0:
+        raise InvalidPoints()
+    return points
+
+
+def _check_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason[:300]
+
+
+# -- locking and the moves every service shares ---------------------------------------------
+
+
+def _account_for_update(member_id: int) -> PointAccount:
+    """Lock the member's account row (creating it on first use). Always the first lock."""
+    try:
+        return PointAccount.objects.select_for_update().get(member_id=member_id)
+    except PointAccount.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            PointAccount.objects.create(member_id=member_id)
+    except IntegrityError:
+        pass  # created meanwhile by a concurrent writer
+    return PointAccount.objects.select_for_update().get(member_id=member_id)
+
+
+def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
+    lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
+    if exclude_lot_id is not None:
+        lots = lots.exclude(pk=exclude_lot_id)
+    return list(lots)
+
+
+def _take_fifo(lots: Sequence[Lot], points: int) -> dict[Lot, int]:
+    """Take ``points`` from ``lots`` (already FIFO), soonest-expiring first; returns lot → taken."""
+    taken: dict[Lot, int] = {}
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        if take:
+            lot.remaining -= take
+            taken[lot] = take
+            left -= take
+    return taken
+
+
+def _record_allocations(*, entry: Entry, moves: dict[Lot, int]) -> None:
+    """Persist lot changes and the allocation rows that explain them (+ taken, − given back)."""
+    moves = {lot: points for lot, points in moves.items() if points}
+    if not moves:
+        return
+    Lot.objects.bulk_update(list(moves), ["remaining"])
+    Allocation.objects.bulk_create(
+        Allocation(member_id=entry.member_id, entry=entry, lot=lot, points=points) for lot, points in moves.items()
+    )
+
+
+def _repay_debt(account: PointAccount, lots: Iterable[Lot], moves: dict[Lot, int]) -> None:
+    """Points coming in pay off a clawback debt first (domain.md: later grants pay off first)."""
+    if account.debt <= 0:
+        return
+    for lot in lots:
+        repay = min(account.debt, lot.remaining)
+        if repay:
+            lot.remaining -= repay
+            moves[lot] = moves.get(lot, 0) + repay
+            account.debt -= repay
+        if account.debt == 0:
+            break
+
+
+def _credit_new_lot(
+    *,
+    account: PointAccount,
+    member: Member,
+    points: int,
+    granted_at: dt.datetime,
+    kind: str,
+    reason: str,
+    reference: str = "",
+    order: SubscriptionOrder | None = None,
+    staff_user=None,
+    idempotency_key: str | None = None,
+    now: dt.datetime,
+) -> Lot:
+    lot = Lot.objects.create(
+        member=member,
+        order=order,
+        amount=points,
+        remaining=points,
+        granted_at=granted_at,
+        expires_at=lot_expires_at(granted_at=granted_at, zone=member.market.time_zone),
+    )
+    entry = Entry.objects.create(
+        member=member,
+        kind=kind,
+        points=points,
+        created_at=now,
+        reason=reason,
+        reference=reference,
+        lot=lot,
+        order=order,
+        staff_user=staff_user,
+        idempotency_key=idempotency_key,
+    )
+    moves: dict[Lot, int] = {}
+    _repay_debt(account, [lot], moves)
+    _record_allocations(entry=entry, moves=moves)
+    account.balance += points
+    account.save(update_fields=["balance", "debt", "updated_at"])
+    return lot
+
+
+# -- grants -------------------------------------------------------------------------------
+
+
+def points_grant_for_order(*, order: SubscriptionOrder, now: dt.datetime | None = None) -> Lot | None:
+    """Grant the points a shipped subscription order earns. Idempotent per order.
+
+    Returns the order's lot (the existing one when it was already granted), or ``None`` when
+    the order earns no points.
+    """
+    now = now or timezone.now()
+    order = SubscriptionOrder.objects.select_related("member__market").get(pk=order.pk)
+    with transaction.atomic():
+        account = _account_for_update(order.member_id)
+        existing = Lot.objects.filter(member_id=order.member_id, order=order).first()
+        if existing is not None:
+            return existing
+        order.refresh_from_db(fields=["status", "shipped_at"])
+        if order.status != SubscriptionOrder.Status.SHIPPED:
+            raise OrderNotShipped(number=order.number)
+        points = order_points_to_grant(order=order)
+        if points <= 0:
+            return None
+        return _credit_new_lot(
+            account=account,
+            member=order.member,
+            points=points,
+            granted_at=order.shipped_at,
+            kind=Entry.Kind.GRANT,
+            reason=f"定期購入 注文 {order.number} の出荷による付与",
+            reference=order.number,
+            order=order,
+            idempotency_key=f"grant:order:{order.pk}",
+            now=now,
+        )
+
+
+# -- redemptions and reversals ----------------------------------------------------------------
+
+
+def points_redeem(
+    *,
+    member: Member,
+    points: int,
+    reference: str,
+    reason: str,
+    idempotency_key: str | None = None,
+    staff_user=None,
+    now: dt.datetime | None = None,
+) -> Entry:
+    """Redeem ``points`` FIFO by expiry, all or nothing, never beyond the available balance.
+
+    With an ``idempotency_key`` a repeated call returns the first redemption.
+    """
+    _check_points(points)
+    reason = _check_reason(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = _account_for_update(member.pk)
+        if idempotency_key:
+            existing = Entry.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.kind != Entry.Kind.REDEMPTION or existing.points != -points:
+                    raise IdempotencyConflict()
+                return existing
+        if account.debt > 0:
+            raise NegativeBalance(debt=account.debt)
+        lots = _spendable_lots_for_update(member.pk, at=now)
+        available = sum(lot.remaining for lot in lots)
+        if points > available:
+            raise InsufficientPoints(requested=points, available=available)
+        entry = Entry.objects.create(
+            member_id=member.pk,
+            kind=Entry.Kind.REDEMPTION,
+            points=-points,
+            created_at=now,
+            reason=reason,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            staff_user=staff_user,
+        )
+        _record_allocations(entry=entry, moves=_take_fifo(lots, points))
+        account.balance -= points
+        account.save(update_fields=["balance", "updated_at"])
+        return entry
+
+
+def points_reverse(
+    *, entry: Entry, reason: str, staff_user=None, reference: str = "", now: dt.datetime | None = None
+) -> Entry:
+    """Put a redemption's points back into the lots it took them from, with their original expiry.
+
+    A lot already past its expiry gets its points back all the same; they are not spendable and
+    the next expiry run records them as expired.
+    """
+    reason = _check_reason(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = _account_for_update(entry.member_id)
+        entry = Entry.objects.get(pk=entry.pk)
+        if entry.kind != Entry.Kind.REDEMPTION:
+            raise NotReversible()
+        if Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry).exists():
+            raise AlreadyReversed()
+        taken = dict(entry.allocations.values_list("lot_id", "points"))
+        lots = list(Lot.objects.select_for_update().filter(member_id=entry.member_id, pk__in=taken).fifo())
+        reversal = Entry.objects.create(
+            member_id=entry.member_id,
+            kind=Entry.Kind.REVERSAL,
+            points=-entry.points,
+            created_at=now,
+            reason=reason,
+            reference=reference or entry.reference,
+            reverses=entry,
+            staff_user=staff_user,
+        )
+        moves: dict[Lot, int] = {}
+        for lot in lots:
+            lot.remaining += taken[lot.pk]
+            moves[lot] = -taken[lot.pk]
+        _repay_debt(account, [lot for lot in lots if lot.expires_at > now], moves)
+        _record_allocations(entry=reversal, moves=moves)
+        account.balance += reversal.points
+        account.save(update_fields=["balance", "debt", "updated_at"])
+        return reversal
+
+
+# -- returns -------------------------------------------------------------------------------
+
+
+def points_claw_back_order(
+    *, order: SubscriptionOrder, reason: str = "", staff_user=None, now: dt.datetime | None = None
+) -> Entry | None:
+    """Take back what a returned order granted, even months later. Idempotent per order.
+
+    What is left of the order's lot is removed; what was already spent is taken from the
+    member's other spendable lots (FIFO), and what they cannot cover becomes a documented
+    debt that later incoming points repay first. Points of the lot that already expired are
+    not taken twice. Returns the clawback entry, or ``None`` when there was nothing to take.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = _account_for_update(order.member_id)
+        key = f"clawback:order:{order.pk}"
+        existing = Entry.objects.filter(member_id=order.member_id, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        lot = Lot.objects.select_for_update().filter(member_id=order.member_id, order=order).first()
+        if lot is None:
+            return None
+        take_back = lot.amount - lot.expired
+        if take_back <= 0:
+            return None
+        moves = {lot: lot.remaining}
+        spent = take_back - lot.remaining
+        lot.remaining = 0
+        others = _spendable_lots_for_update(order.member_id, at=now, exclude_lot_id=lot.pk)
+        covered = _take_fifo(others, spent)
+        moves.update(covered)
+        uncovered = spent - sum(covered.values())
+        entry = Entry.objects.create(
+            member_id=order.member_id,
+            kind=Entry.Kind.CLAWBACK,
+            points=-take_back,
+            created_at=now,
+            reason=(reason or "").strip()[:300] or f"注文 {order.number} の返品によるポイント取消",
+            reference=order.number,
+            order=order,
+            lot=lot,
+            idempotency_key=key,
+            staff_user=staff_user,
+        )
+        _record_allocations(entry=entry, moves=moves)
+        account.balance -= take_back
+        account.debt += uncovered
+        account.save(update_fields=["balance", "debt", "updated_at"])
+        return entry
+
+
+# -- staff adjustments ------------------------------------------------------------------------
+
+
+def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: dt.datetime | None = None) -> Entry:
+    """A staff correction: ``points`` > 0 adds a new lot (12-month expiry), < 0 takes FIFO."""
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise InvalidPoints(message=InvalidPoints.default_message)
+    reason = _check_reason(reason)
+    if staff_user is None or not getattr(staff_user, "pk", None):
+        raise StaffUserRequired()
+    now = now or timezone.now()
+    member = Member.objects.select_related("market").get(pk=member.pk)
+    with transaction.atomic():
+        account = _account_for_update(member.pk)
+        if points > 0:
+            lot = _credit_new_lot(
+                account=account,
+                member=member,
+                points=points,
+                granted_at=now,
+                kind=Entry.Kind.ADJUSTMENT,
+                reason=reason,
+                staff_user=staff_user,
+                now=now,
+            )
+            return lot.entries.get(kind=Entry.Kind.ADJUSTMENT)
+        lots = _spendable_lots_for_update(member.pk, at=now)
+        available = sum(lot.remaining for lot in lots) - account.debt
+        if -points > available:
+            raise InsufficientPoints(requested=-points, available=max(available, 0))
+        entry = Entry.objects.create(
+            member_id=member.pk,
+            kind=Entry.Kind.ADJUSTMENT,
+            points=points,
+            created_at=now,
+            reason=reason,
+            staff_user=staff_user,
+        )
+        _record_allocations(entry=entry, moves=_take_fifo(lots, -points))
+        account.balance += points
+        account.save(update_fields=["balance", "updated_at"])
+        return entry
+
+
+# -- expiry -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpiryBatch:
+    lots: int
+    points: int
+    members: int
+    last_member_id: int
+
+
+EXPIRY_REASON = "有効期限切れ"
+
+
+def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: int) -> ExpiryBatch | None:
+    """Record the expiry of due lots of the next members after ``after_member_id``, set-based.
+
+    One transaction: it locks the accounts of the members in the batch (in member order, like
+    every other writer), then records one expiry entry per lot, lowers the balances and
+    empties the lots with three statements. Returns ``None`` when no due lot is left.
+    Safe to run twice: a lot whose expiry is recorded has nothing left and is not due again.
+    """
+    lot_table = Lot._meta.db_table
+    entry_table = Entry._meta.db_table
+    account_table = PointAccount._meta.db_table
+    due = f"{lot_table}.remaining > 0 AND {lot_table}.expires_at <= %s"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    at = connection.ops.adapt_datetimefield_value(at)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT member_id FROM {lot_table} WHERE {due} AND member_id > %s ORDER BY member_id LIMIT 1 OFFSET %s",
+            [at, after_member_id, batch_size - 1],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                f"SELECT MAX(member_id) FROM {lot_table} WHERE {due} AND member_id > %s", [at, after_member_id]
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] is None:
+                return None
+        upto = row[0]
+        in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
+        params = [at, after_member_id, upto]
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        cursor.execute(
+            f"SELECT member_id FROM {account_table} WHERE member_id IN "
+            f"(SELECT member_id FROM {lot_table} WHERE {in_batch}) ORDER BY member_id{lock}",
+            params,
+        )
+        members = len(cursor.fetchall())
+        cursor.execute(
+            f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
+            f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
+            [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
+        )
+        lots = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
+            f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
+            f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
+            [now, *params],
+        )
+        cursor.execute(
+            f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}",
+            params,
+        )
+        points = int(cursor.fetchone()[0])
+        cursor.execute(
+            f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}",
+            params,
+        )
+    return ExpiryBatch(lots=lots, points=points, members=members, last_member_id=upto)
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    lots: int
+    points: int
+    members: int
+    batches: int
+
+
+def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> ExpiryResult:
+    """Record the expiry of every lot whose expiry instant is at or before ``at`` (default: now).
+
+    Committed batches keyed by member id; a crash between batches loses nothing, and a rerun
+    picks up what is left. ``progress`` is called with each ``ExpiryBatch``.
+    """
+    at = at or timezone.now()
+    batch_size = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
+    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0}
+    after = 0
+    while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
+        after = batch.last_member_id
+        totals["lots"] += batch.lots
+        totals["points"] += batch.points
+        totals["members"] += batch.members
+        totals["batches"] += 1
+        if progress is not None:
+            progress(batch)
+    return ExpiryResult(**totals)
+
+
+# -- invariants ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    member_id: int
+    rule: str
+    expected: int
+    actual: int
+    lot_id: int | None = None
+
+    def __str__(self) -> str:
+        where = f" lot {self.lot_id}" if self.lot_id else ""
+        return f"member {self.member_id}{where}: {self.rule} (expected {self.expected}, found {self.actual})"
+
+
+def ledger_check(
+    *, member_ids: Iterable[int] | None = None, at: dt.datetime | None = None, chunk_size: int = 5000
+) -> list[Violation]:
+    """Check the ledger's invariants for the given members (default: all); return every violation.
+
+    - account.balance = Σ entries = Σ lot.remaining − account.debt
+    - for each lot: remaining = amount − Σ allocations − expired
+    - no spendable lot (at ``at``, default now) while the account carries a debt
+    """
+    at = at or timezone.now()
+    violations: list[Violation] = []
+    if member_ids is None:
+        ids = list(
+            Member.objects.filter(Q(point_account__isnull=False) | Q(point_entries__isnull=False))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+    else:
+        ids = sorted(set(member_ids))
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        violations.extend(_ledger_check_chunk(chunk, at=at))
+    return violations
+
+
+def _ledger_check_chunk(member_ids: list[int], *, at: dt.datetime) -> list[Violation]:
+    violations = []
+    accounts = {a.member_id: a for a in PointAccount.objects.filter(member_id__in=member_ids).only("balance", "debt")}
+    entry_sums = dict(
+        Entry.objects.filter(member_id__in=member_ids)
+        .values("member_id")
+        .annotate(s=Sum("points"))
+        .values_list("member_id", "s")
+    )
+    lot_sums = dict(
+        Lot.objects.filter(member_id__in=member_ids)
+        .values("member_id")
+        .annotate(s=Sum("remaining"))
+        .values_list("member_id", "s")
+    )
+    for member_id in member_ids:
+        account = accounts.get(member_id)
+        balance = account.balance if account else 0
+        debt = account.debt if account else 0
+        entries = entry_sums.get(member_id) or 0
+        lots = (lot_sums.get(member_id) or 0) - debt
+        if entries != balance:
+            violations.append(Violation(member_id, "balance = Σ entries", entries, balance))
+        if lots != balance:
+            violations.append(Violation(member_id, "balance = Σ lot.remaining − debt", lots, balance))
+    allocated = (
+        Lot.objects.filter(member_id__in=member_ids)
+        .annotate(allocated=Sum("allocations__points", default=0))
+        .exclude(remaining=F("amount") - F("allocated") - F("expired"))
+        .values_list("member_id", "pk", "amount", "allocated", "expired", "remaining")
+    )
+    for member_id, lot_id, amount, allocated_points, expired, remaining in allocated:
+        violations.append(
+            Violation(
+                member_id,
+                "lot.remaining = amount − Σ allocations − expired",
+                amount - allocated_points - expired,
+                remaining,
+                lot_id,
+            )
+        )
+    indebted = (
+        PointAccount.objects.filter(member_id__in=member_ids, debt__gt=0)
+        .annotate(
+            open_lots=Count("member__lots", filter=Q(member__lots__remaining__gt=0, member__lots__expires_at__gt=at))
+        )
+        .filter(open_lots__gt=0)
+    )
+    for account in indebted:
+        violations.append(Violation(account.member_id, "no points left in lots while in debt", 0, account.open_lots))
+    return violations

@@ -1,0 +1,29 @@
+"""The project's own health: migrations in step with models, demo data loads."""
+
+import pytest
+from django.core.management import call_command
+
+from ssr_points.selectors import points_available
+from ssr_points.services import ledger_check
+from subscriptions.models import Member
+
+
+def test_migrations_match_the_models(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_demo_data_loads_twice_with_points_in_several_lots(db, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    member = Member.objects.get(member_number="100001")
+    assert member.lots.count() >= 3
+    assert points_available(member=member) > 42
+    assert member.subscriptions.get().items.count() == 2
+    assert "100001" in capsys.readouterr().out
+    assert ledger_check() == []
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_system_check_passes(language, settings):
+    settings.LANGUAGE_CODE = language
+    call_command("check", fail_level="WARNING")

@@ -12,9 +12,11 @@ def test_migrations_match_the_models(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def test_demo_data_loads_twice_with_points_in_several_lots(db, capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+def test_demo_data_loads_twice_with_points_in_several_lots(db, capsys, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
     member = Member.objects.get(member_number="100001")
     assert member.lots.count() >= 3
     assert points_available(member=member) > 42

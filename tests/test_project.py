@@ -26,6 +26,6 @@ def test_demo_data_loads_twice_with_points_in_several_lots(db, capsys, django_ca
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_system_check_passes(language, settings):
+def test_system_check_passes(language, settings, db):
     settings.LANGUAGE_CODE = language
     call_command("check", fail_level="WARNING")

@@ -25,7 +25,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -143,6 +143,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # The points program.
 SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=20_000)
+
+# Back office (docs/admin.md): CX agents adjust up to this many points either way; above it
+# needs ssr_points.adjust_points_unlimited (cx_supervisor).
+SSR_CX_ADJUSTMENT_LIMIT = env.int("SSR_CX_ADJUSTMENT_LIMIT", default=1000)
 
 LOGGING = {
     "version": 1,

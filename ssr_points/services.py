@@ -91,6 +91,17 @@ def _account_for_update(member_id: int) -> PointAccount:
     return PointAccount.objects.select_for_update().get(member_id=member_id)
 
 
+def points_account_lock(*, member: Member) -> PointAccount:
+    """Lock the member's point account for the rest of the caller's transaction.
+
+    For services outside the ledger (placing an exchange) that must check and write under
+    the same lock as the redemption they make.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("points_account_lock must be called inside transaction.atomic()")
+    return _account_for_update(member.pk)
+
+
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:
@@ -587,18 +598,15 @@ def ledger_check(
     """
     at = at or timezone.now()
     violations: list[Violation] = []
-    if member_ids is None:
-        ids = list(
-            Member.objects.filter(Q(point_account__isnull=False) | Q(point_entries__isnull=False))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .distinct()
-        )
-    else:
+    if member_ids is not None:
         ids = sorted(set(member_ids))
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
+        for start in range(0, len(ids), chunk_size):
+            violations.extend(_ledger_check_chunk(ids[start : start + chunk_size], at=at))
+        return violations
+    last = 0
+    while chunk := list(Member.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]):
         violations.extend(_ledger_check_chunk(chunk, at=at))
+        last = chunk[-1]
     return violations
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from ssr_points import selectors
 from ssr_points.charts import bar_chart
+from ssr_points.forms import StaffReasonForm
 from ssr_points.services import ledger_check
 from subscriptions.models import Market, Member
 
@@ -146,3 +147,24 @@ def ledger_check_view(request):
             seconds=(timezone.now() - started).total_seconds(),
         )
     return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
+
+
+def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
+    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
+    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST:
+        if form.is_valid():
+            return form.cleaned_data["reason"]
+        messages.error(request, _("A reason is required."))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "explanation": explanation,
+        "button": button,
+        "opts": modeladmin.opts,
+        "objects": objects,
+        "action": action,
+        "form": form,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/staff_reason_action.html", context)

@@ -22,8 +22,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from exchange.models import Exchange, ExchangeRequest
+from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
-from ssr_points.forms import PointsAdjustmentForm, StaffReasonForm
+from ssr_points.forms import PointsAdjustmentForm
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
 from ssr_points.services import points_adjust_by_staff
@@ -133,6 +135,23 @@ class OrderInline(ReadOnlyInline):
     show_change_link = True
 
 
+class ExchangeInline(ReadOnlyInline):
+    model = Exchange
+    fields = ["number", "status", "ship_now", "points", "total", "placed_by", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("placed_by")
+
+
+class ExchangeRequestInline(ReadOnlyInline):
+    model = ExchangeRequest
+    fk_name = "member"
+    fields = ["created_at", "status", "message", "contact_phone", "handled_by", "exchange"]
+    readonly_fields = fields
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = [
@@ -172,7 +191,7 @@ class MemberAdmin(admin.ModelAdmin):
             {"fields": ["available_points", "point_balance", "point_debt", "ledger_links"]},
         ),
     ]
-    inlines = [LotInline, EntryInline, SubscriptionInline, OrderInline]
+    inlines = [LotInline, EntryInline, SubscriptionInline, OrderInline, ExchangeInline, ExchangeRequestInline]
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -397,36 +416,36 @@ class SubscriptionOrderAdmin(ReadOnlyModelAdmin):
     )
     def mark_returned(self, request, queryset):
         orders = list(queryset.select_related("member"))
-        form = StaffReasonForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST:
-            if form.is_valid():
-                returned, skipped = 0, 0
-                for order in orders:
-                    if order.status != SubscriptionOrder.Status.SHIPPED:
-                        skipped += 1
-                        continue
-                    order = services.order_mark_returned(
-                        order=order, staff_user=request.user, reason=form.cleaned_data["reason"]
-                    )
-                    returned += 1
-                    self.log_change(request, order, _("Marked returned: %(reason)s") % form.cleaned_data)
-                messages.success(
-                    request,
-                    _("%(count)d order(s) marked returned; their points were clawed back.") % {"count": returned},
-                )
-                if skipped:
-                    messages.warning(
-                        request,
-                        _("%(count)d order(s) skipped: only shipped orders can be returned.") % {"count": skipped},
-                    )
-                return None
-            messages.error(request, _("A reason is required."))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Mark orders returned"),
-            "opts": self.opts,
-            "orders": orders,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/subscriptions/subscriptionorder/mark_returned.html", context)
+        reason = reason_action_page(
+            self,
+            request,
+            objects=orders,
+            action="mark_returned",
+            title=_("Mark orders returned"),
+            explanation=_(
+                "These orders will be marked returned and the points they granted taken back. Points already "
+                "spent are taken from other lots; what they cannot cover becomes a debt the member repays "
+                "from later grants."
+            ),
+            button=_("Mark returned"),
+        )
+        if not isinstance(reason, str):
+            return reason
+        returned, skipped = 0, 0
+        for order in orders:
+            if order.status != SubscriptionOrder.Status.SHIPPED:
+                skipped += 1
+                continue
+            order = services.order_mark_returned(order=order, staff_user=request.user, reason=reason)
+            returned += 1
+            self.log_change(request, order, _("Marked returned: %(reason)s") % {"reason": reason})
+        if returned:
+            messages.success(
+                request,
+                _("%(count)d order(s) marked returned; their points were clawed back.") % {"count": returned},
+            )
+        if skipped:
+            messages.warning(
+                request, _("%(count)d order(s) skipped: only shipped orders can be returned.") % {"count": skipped}
+            )
+        return None

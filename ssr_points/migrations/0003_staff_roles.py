@@ -21,6 +21,7 @@ SUBSCRIPTIONS_VIEW = [
     "subscriptions.view_subscriptionorder",
     "subscriptions.view_subscriptionorderline",
 ]
+EXCHANGE_VIEW = ["exchange.view_exchange", "exchange.view_exchangeline"]
 CX_AGENT = [
     "subscriptions.view_member",
     *CATALOGUE_VIEW,
@@ -28,6 +29,11 @@ CX_AGENT = [
     *LEDGER_VIEW,
     "subscriptions.mark_order_returned",
     "ssr_points.adjust_points",
+    *EXCHANGE_VIEW,
+    "exchange.place_exchange_for_member",
+    "exchange.cancel_exchange",
+    "exchange.view_exchangerequest",
+    "exchange.change_exchangerequest",
 ]
 ROLES = {
     "cx_agent": CX_AGENT,
@@ -40,9 +46,16 @@ ROLES = {
         "subscriptions.change_product",
         *SUBSCRIPTIONS_VIEW,
         "subscriptions.mark_order_shipped",
+        *EXCHANGE_VIEW,
         "ssr_points.run_ledger_check",
     ],
-    "finance": [*CATALOGUE_VIEW, *LEDGER_VIEW, "ssr_points.view_report", "ssr_points.run_ledger_check"],
+    "finance": [
+        *CATALOGUE_VIEW,
+        *LEDGER_VIEW,
+        *EXCHANGE_VIEW,
+        "ssr_points.view_report",
+        "ssr_points.run_ledger_check",
+    ],
 }
 
 
@@ -74,6 +87,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
+        ("exchange", "0002_exchange_staff_permissions"),
         ("ssr_points", "0002_staff_permissions_report_index"),
         ("subscriptions", "0002_order_staff_permissions"),
     ]

@@ -52,3 +52,25 @@ def back_office_data(db, grant_points):
     ProductFactory()
     ProductFactory(reward=True)
     return member
+
+
+@pytest.fixture
+def guide_products(db):
+    """The guide's worked example: 2 subscription items, ¥36,900 at 8 %, PV 180; a 42-point reward."""
+    return {
+        "sunrise": ProductFactory(sku="SUB-A", price_incl_tax=24600, tax_rate=8, pv=Decimal("120")),
+        "menta": ProductFactory(sku="SUB-B", price_incl_tax=12300, tax_rate=8, pv=Decimal("60")),
+        "reward": ProductFactory(sku="RW-42", name_ja="トライアルパック", reward=True, point_cost=42, tax_rate=8),
+    }
+
+
+@pytest.fixture
+def guide_bank_member(guide_products):
+    """A bank-transfer member with the guide's subscription and 500 points."""
+    from ssr_points.services import points_adjust
+    from subscriptions.services import subscription_save
+
+    member = MemberFactory(bank_transfer=True, name="振込 次郎", name_kana="フリコミ ジロウ")
+    subscription_save(member=member, items={guide_products["sunrise"]: 1, guide_products["menta"]: 1})
+    points_adjust(member=member, points=500, reason="テスト用ポイント", staff_user=StaffUserFactory())
+    return member

@@ -49,13 +49,14 @@ class BarChart:
 
 
 def _nice_ceiling(value: int) -> int:
-    """The smallest 1/2/5 × 10ⁿ at or above ``value`` (the axis maximum)."""
-    if value <= 0:
-        return 1
+    """The smallest 1/2/4 × 10ⁿ (at least 4) at or above ``value``: the axis maximum, whose
+    quarters (the four gridline labels) are whole numbers."""
+    if value <= 4:
+        return 4
     magnitude = 1
     while magnitude * 10 <= value:
         magnitude *= 10
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 10):
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude

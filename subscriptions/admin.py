@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -101,12 +101,13 @@ class ProductAdmin(admin.ModelAdmin):
 
 class LotInline(ReadOnlyInline):
     model = Lot
-    verbose_name_plural = gettext_lazy("lots (soonest expiry first)")
+    verbose_name_plural = gettext_lazy("lots (open lots first, soonest expiry first)")
     fields = ["granted_at", "expires_at", "amount", "remaining", "expired", "order"]
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order").order_by("-remaining", "expires_at", "id")
+        spent = Case(When(remaining__gt=0, then=Value(0)), default=Value(1), output_field=IntegerField())
+        return super().get_queryset(request).select_related("order").order_by(spent, "expires_at", "id")
 
 
 class EntryInline(ReadOnlyInline):

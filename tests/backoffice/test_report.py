@@ -97,3 +97,13 @@ def test_the_reports_queries_do_not_grow_with_the_number_of_members(client, make
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("admin:points_report"))
     assert len(many) == len(few)
+
+
+def test_chart_axis_quarters_are_whole_numbers():
+    from ssr_points.charts import bar_chart
+
+    for top in [0, 1, 3, 36, 50, 117, 500, 12_345]:
+        chart = bar_chart(categories=["a", "b"], series=[("s", [top, top // 2])])
+        labels = [int(label.text.replace(",", "")) for label in chart.y_labels]
+        assert labels[-1] >= top and all(labels[-1] * i // 4 == labels[i] for i in range(5)), labels
+        assert max(bar.height for bar in chart.bars) <= chart.plot_bottom

@@ -38,6 +38,18 @@ def page(monkeypatch):
         browser.close()
 
 
+def close_db_connections():
+    """While Playwright's event loop runs, Django's connections are context-local: the ORM
+    calls of the test body have their own connection (and PostgreSQL pool), which the test
+    database teardown would find still open. Close them in that same context."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if connection.vendor == "postgresql" and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close_pool()
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_agent_finds_a_bank_transfer_member_and_places_an_exchange_for_them(
@@ -76,6 +88,9 @@ def test_an_agent_finds_a_bank_transfer_member_and_places_an_exchange_for_them(
     page.click("input[name=confirm]")
     expect(page.locator("ul.messagelist")).to_contain_text(re.compile(r"EX-\w+"))
 
-    exchange = Exchange.objects.get(member=member)
-    assert (exchange.points, exchange.total, exchange.placed_by_id) == (42, 38440, agent.pk)
-    assert points_available(member=member) == 458
+    try:
+        exchange = Exchange.objects.get(member=member)
+        assert (exchange.points, exchange.total, exchange.placed_by_id) == (42, 38440, agent.pk)
+        assert points_available(member=member) == 458
+    finally:
+        close_db_connections()

@@ -157,8 +157,7 @@ class ExchangeRequestInline(ReadOnlyInline):
 class MemberAdmin(admin.ModelAdmin):
     list_display = [
         "member_number",
-        "name",
-        "name_kana",
+        "name_with_kana",
         "email",
         "phone",
         "payment_method",
@@ -220,6 +219,10 @@ class MemberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger keeps pointing at the member
+
+    @admin.display(description=gettext_lazy("name (kana)"), ordering="name_kana")
+    def name_with_kana(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.name, obj.name_kana) if obj.name_kana else obj.name
 
     @admin.display(description=gettext_lazy("email"), ordering="user__email")
     def email(self, obj):

@@ -8,6 +8,7 @@ orders are read-only here; they change only through those services.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Subquery, Sum, Value, When
@@ -283,26 +284,22 @@ class MemberAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
             if "confirm" in request.POST:
+                key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
+                repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
                 try:
                     entry = points_adjust_by_staff(
-                        member=member,
-                        points=points,
-                        reason=reason,
-                        staff_user=request.user,
-                        idempotency_key=f"admin-adjust:{form.cleaned_data['idempotency_key']}",
+                        member=member, points=points, reason=reason, staff_user=request.user, idempotency_key=key
                     )
                 except PointsError as error:
                     messages.error(request, str(error))
                 else:
-                    self.log_change(
-                        request,
-                        member,
-                        _("Adjusted points %(points)+d: %(reason)s")
-                        % {
-                            "points": entry.points,
-                            "reason": entry.reason,
-                        },
-                    )
+                    if not repeated:
+                        self.log_change(
+                            request,
+                            member,
+                            _("Adjusted points %(points)+d: %(reason)s")
+                            % {"points": entry.points, "reason": entry.reason},
+                        )
                     messages.success(
                         request,
                         _("Points adjusted by %(points)+d for %(member)s.")
@@ -327,8 +324,6 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 def _adjustment_limit(user) -> int | None:
-    from django.conf import settings
-
     return None if user.has_perm("ssr_points.adjust_points_unlimited") else settings.SSR_CX_ADJUSTMENT_LIMIT
 
 

@@ -75,6 +75,7 @@ def test_a_double_submitted_confirmation_adjusts_once(client, make_staff, bank_m
     adjust(client, bank_member, 30, "お詫び", key=key)
     adjust(client, bank_member, 30, "お詫び", key=key)
     assert Entry.objects.filter(member=bank_member, kind=Entry.Kind.ADJUSTMENT).count() == 1
+    assert LogEntry.objects.filter(object_id=str(bank_member.pk)).count() == 1
     assert_ledger_ok()
 
 

@@ -78,6 +78,10 @@ def test_member_page_shows_points_lots_history_subscription_and_payment(client, 
     assert "定期購入 注文" in body  # the grant's reason in the ledger history
     assert member.orders.get().number in body
     assert "クレジットカード" in body or "Credit card" in body
+    # The links to the member's whole ledger open filtered changelists.
+    for url in [reverse("admin:ssr_points_entry_changelist"), reverse("admin:ssr_points_lot_changelist")]:
+        listed = client.get(url, {"member__id__exact": member.pk})
+        assert listed.status_code == 200 and {obj.member_id for obj in listed.context["cl"].result_list} == {member.pk}
 
 
 def test_member_changelist_annotates_points_without_a_query_per_row(

@@ -144,16 +144,16 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # The points program.
 SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=20_000)
 
-# Back office (docs/admin.md): CX agents adjust up to this many points either way; above it
-# needs ssr_points.adjust_points_unlimited (cx_supervisor).
-SSR_CX_ADJUSTMENT_LIMIT = env.int("SSR_CX_ADJUSTMENT_LIMIT", default=1000)
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Back office (docs/admin.md): CX agents adjust up to this many points either way; above it
+# needs ssr_points.adjust_points_unlimited (cx_supervisor).
+SSR_CX_ADJUSTMENT_LIMIT = env.int("SSR_CX_ADJUSTMENT_LIMIT", default=1000)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

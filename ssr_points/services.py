@@ -372,6 +372,41 @@ def points_claw_back_order(
 # -- staff adjustments ------------------------------------------------------------------------
 
 
+def points_adjust_by_staff(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    staff_user,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Entry:
+    """``points_adjust`` within the staff user's authority (the admin's and any staff tool's entry point).
+
+    ``ssr_points.adjust_points`` allows up to ``SSR_CX_ADJUSTMENT_LIMIT`` points either way;
+    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors).
+    """
+    if staff_user is None or not getattr(staff_user, "pk", None):
+        raise StaffUserRequired()
+    if not staff_user.has_perm("ssr_points.adjust_points"):
+        raise AdjustmentNotPermitted()
+    limit = settings.SSR_CX_ADJUSTMENT_LIMIT
+    if (
+        isinstance(points, int)
+        and abs(points) > limit
+        and not staff_user.has_perm("ssr_points.adjust_points_unlimited")
+    ):
+        raise AdjustmentAboveLimit(limit=limit, requested=abs(points))
+    return points_adjust(
+        member=member,
+        points=points,
+        reason=reason,
+        staff_user=staff_user,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
 def points_adjust(
     *,
     member: Member,
@@ -430,41 +465,6 @@ def points_adjust(
         account.balance += points
         account.save(update_fields=["balance", "updated_at"])
         return entry
-
-
-def points_adjust_by_staff(
-    *,
-    member: Member,
-    points: int,
-    reason: str,
-    staff_user,
-    idempotency_key: str | None = None,
-    now: dt.datetime | None = None,
-) -> Entry:
-    """``points_adjust`` within the staff user's authority (the admin's and any staff tool's entry point).
-
-    ``ssr_points.adjust_points`` allows up to ``SSR_CX_ADJUSTMENT_LIMIT`` points either way;
-    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors).
-    """
-    if staff_user is None or not getattr(staff_user, "pk", None):
-        raise StaffUserRequired()
-    if not staff_user.has_perm("ssr_points.adjust_points"):
-        raise AdjustmentNotPermitted()
-    limit = settings.SSR_CX_ADJUSTMENT_LIMIT
-    if (
-        isinstance(points, int)
-        and abs(points) > limit
-        and not staff_user.has_perm("ssr_points.adjust_points_unlimited")
-    ):
-        raise AdjustmentAboveLimit(limit=limit, requested=abs(points))
-    return points_adjust(
-        member=member,
-        points=points,
-        reason=reason,
-        staff_user=staff_user,
-        idempotency_key=idempotency_key,
-        now=now,
-    )
 
 
 # -- expiry -------------------------------------------------------------------------------------

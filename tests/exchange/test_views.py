@@ -204,11 +204,32 @@ def test_two_tabs_place_one_exchange(guide_client, guide_member, guide_catalogue
     add_to_cart(guide_client, guide_catalogue["reward"])
     tab_one = open_confirmation(guide_client)
     tab_two = open_confirmation(guide_client)
-    assert hidden(tab_one, "idempotency_key") != hidden(tab_two, "idempotency_key")
-    confirm(guide_client, tab_one)
-    response = confirm(guide_client, tab_two)
-    assert response.status_code == 302 and response["Location"] == reverse("exchange:catalogue")
+    assert hidden(tab_one, "idempotency_key") == hidden(tab_two, "idempotency_key")  # the cart's key
+    first = confirm(guide_client, tab_one)
+    second = confirm(guide_client, tab_two)
+    assert second.status_code == 302 and second["Location"] == first["Location"]
     assert Exchange.objects.filter(member=guide_member).count() == 1
+
+
+def test_a_confirmation_from_before_the_cart_changed_places_nothing(guide_client, guide_member, guide_catalogue):
+    reward = guide_catalogue["reward"]
+    add_to_cart(guide_client, reward)
+    old_tab = open_confirmation(guide_client)
+    add_to_cart(guide_client, reward, quantity=2)  # in another tab
+    response = confirm(guide_client, old_tab)
+    assert response.status_code == 200 and "カートの内容が変わりました" in text(response)
+    assert figure(response, "points") == "♥ 84"
+    assert hidden(response, "idempotency_key") != hidden(old_tab, "idempotency_key")
+    assert not Exchange.objects.exists()
+    confirm(guide_client, response)
+    assert Exchange.objects.get(member=guide_member).points == 84
+
+
+def test_saving_the_same_quantity_again_keeps_the_confirmation(guide_client, guide_catalogue):
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    page = open_confirmation(guide_client)
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    assert hidden(open_confirmation(guide_client), "idempotency_key") == hidden(page, "idempotency_key")
 
 
 def test_a_changed_price_shows_the_new_confirmation_instead_of_charging(guide_client, guide_member, guide_catalogue):
@@ -265,25 +286,23 @@ def test_a_forged_fingerprint_shows_the_real_figures(guide_client, guide_catalog
     assert not Exchange.objects.exists()
 
 
-def test_a_key_from_another_member_places_a_new_exchange_of_ones_own(
-    client_of, guide_member, guide_catalogue, assert_ledger_ok
-):
+def test_another_members_key_places_nothing(client_of, guide_member, guide_catalogue, assert_ledger_ok):
     other = MemberFactory()
     subscription_save(member=other, items={guide_catalogue["sunrise"]: 1})
     points_adjust_for(other, 100)
     other_client = client_of(other)
     add_to_cart(other_client, guide_catalogue["reward"])
-    other_page = open_confirmation(other_client)
-    confirm(other_client, other_page)
+    confirm(other_client, open_confirmation(other_client))
     other_exchange = Exchange.objects.get(member=other)
 
-    other_client.force_login(guide_member.user)
-    add_to_cart(other_client, guide_catalogue["reward"])
-    page = open_confirmation(other_client)
-    response = confirm(other_client, page, idempotency_key=str(other_exchange.idempotency_key))
-    mine = Exchange.objects.get(member=guide_member)
-    assert response["Location"] == reverse("exchange:done", args=[mine.number])
-    assert mine.pk != other_exchange.pk
+    client = client_of(guide_member)
+    add_to_cart(client, guide_catalogue["reward"])
+    page = open_confirmation(client)
+    response = confirm(client, page, idempotency_key=str(other_exchange.idempotency_key))
+    assert response.status_code == 200 and other_exchange.number not in text(response)
+    assert not Exchange.objects.filter(member=guide_member).exists()
+    assert confirm(client, page).status_code == 302
+    assert Exchange.objects.get(member=guide_member).pk != other_exchange.pk
     assert_ledger_ok()
 
 

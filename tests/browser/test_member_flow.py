@@ -124,7 +124,7 @@ def test_apply_now_on_a_small_phone(phone, demo_member, shop):
     assert "出荷事務手数料 ¥1,100（税込）が発生します" in read(page)
     found = figures(page)
     assert (found["shipping"], found["total"], found["pv"]) == ("¥1,000", "¥2,640", "0")
-    shoot(page, "apply-now-06-confirm", focus="#payment-title")
+    shoot(page, "apply-now-06-confirm", focus=".note-fee")
     check_page(page)
     page.get_by_label("上記の内容を確認し、ポイント交換に同意します。").check()
     page.get_by_role("button", name="変更を保存").click()

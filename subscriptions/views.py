@@ -76,6 +76,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
             initial["next_shipment_date"] = current.next_shipment_date
             for item in current.items.all():
                 initial[SubscriptionForm.field_name(item.product)] = item.quantity
+        initial = {SubscriptionForm.field_name(product): 0 for product in products} | initial
         form = SubscriptionForm(initial=initial, products=products)
     context = {
         "member": member,

@@ -215,7 +215,6 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         "selection": selection,
         "cart": cart,
         "error": error,
-        "in_cart": product.pk in cart.quantities,
     }
     return render(request, "exchange/quantity.html", context, status=status)
 

@@ -1,18 +1,21 @@
 """The exchange wizard through its views: the guide's steps, and every way to get it wrong."""
 
+import os
 import re
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from exchange.cart import SESSION_KEY
+from exchange.cart import SESSION_KEY, Cart
 from exchange.models import Exchange, ExchangeRequest
 from ssr_points.models import Entry
 from ssr_points.selectors import points_available
 from ssr_points.services import points_claw_back_order, points_grant_for_order, points_redeem
-from subscriptions.models import PaymentMethod
+from subscriptions.management.commands.seed_demo import DEMO_PASSWORD
+from subscriptions.models import Member, PaymentMethod, Product
 from subscriptions.services import subscription_save
 from tests.factories import (
     MarketFactory,
@@ -561,3 +564,30 @@ def test_members_without_a_subscription_are_led_to_the_subscription_page(client_
     SubscriptionFactory(member=member)  # active but empty
     response = client.get(reverse("exchange:quantity", args=[guide_catalogue["reward"].pk]))
     assert response.status_code == 302 and response["Location"] == reverse("subscription")
+
+
+# -- the demo ------------------------------------------------------------------------------------------
+
+
+def test_the_demo_member_can_walk_the_whole_flow(client, db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    response = client.post(reverse("login"), {"username": "demo@example.com", "password": DEMO_PASSWORD})
+    assert response["Location"] == reverse("home")
+    member = Member.objects.get(member_number="100001")
+    available = points_available(member=member)
+    add_to_cart(client, Product.objects.get(sku="RW-TRIAL"))
+    bundle = text(client.get(reverse("exchange:bundle")))
+    assert "3 アイテム ¥36,900" in bundle and "PV: 180.00" in bundle  # the guide's line
+    page = open_confirmation(client)
+    assert (figure(page, "points"), figure(page, "total"), figure(page, "pv")) == ("♥ 42", "¥38,440", "180")
+    assert confirm(client, page).status_code == 302
+    assert points_available(member=member) == available - 42
+
+
+def test_a_cart_rebuilt_from_a_damaged_session_keeps_only_what_is_valid():
+    quantities = {"1": 2, "x": 1, "2": "abc", "3": 0, "4": 100}
+    session = {SESSION_KEY: {"quantities": quantities, "ship_now": "yes", "key": "z"}}
+    cart = Cart.load(session)
+    assert (cart.quantities, cart.ship_now, cart.key) == ({1: 2}, False, None)
+    assert Cart.load({SESSION_KEY: ["not", "a", "dict"]}).quantities == {}

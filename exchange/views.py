@@ -103,7 +103,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now)
 
 
-def points_refusal(quote: Quote, member: Member) -> str:
+def points_refusal(quote: Quote) -> str:
     """Why these points cannot be used now (negative balance, not enough points), or ''."""
     if quote.available_points < 0:
         return str(NegativeBalance(debt=-quote.available_points))
@@ -154,7 +154,7 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
         "quote": quote,
         "available": available,
         "error": error,
-        "refusal": points_refusal(quote, member) if quote else "",
+        "refusal": points_refusal(quote) if quote else "",
         "market": member.market,
     }
     return render(request, "exchange/catalogue.html", context, status=status)
@@ -187,12 +187,12 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
                 chosen = min(max(chosen + (1 if action == "plus" else -1), 1), MAX_QUANTITY)
                 form = QuantityForm(initial={"quantity": chosen})
             quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
-            error = points_refusal(quote, member)
+            error = points_refusal(quote)
             if action == "save" and not error:
                 cart.set_quantity(product.pk, chosen)
                 cart.save(request.session)
                 return redirect("exchange:bundle")
-            if error:
+            if error and action == "save":
                 status = 400
         else:
             status = 400
@@ -202,7 +202,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         chosen = cart.quantities.get(product.pk, 1)
         form = QuantityForm(initial={"quantity": chosen})
         quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
-        error = points_refusal(quote, member)
+        error = points_refusal(quote)
 
     if quote is None:
         quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
@@ -242,7 +242,7 @@ def bundle(request: HttpRequest) -> HttpResponse:
         return redirect("exchange:bundle")
     require_cart(cart)
     quote = cart_quote(request, cart)
-    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote, request.member)}
+    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)}
     return render(request, "exchange/bundle.html", context)
 
 
@@ -323,7 +323,7 @@ def confirm_page(
         "quote": quote,
         "form": form,
         "error": error,
-        "refusal": points_refusal(quote, request.member),
+        "refusal": points_refusal(quote),
     }
     return render(request, "exchange/confirm.html", context, status=status)
 

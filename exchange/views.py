@@ -25,6 +25,7 @@ from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellabl
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
 from exchange.models import Exchange
 from exchange.quotes import MAX_QUANTITY, Quote, active_subscription, quote_build
+from exchange.selectors import exchange_requests_recent
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
@@ -70,12 +71,13 @@ def wizard_step(view):
 
 
 def cx_page(request: HttpRequest, member: Member, form: ExchangeRequestForm | None = None, status: int = 200):
-    return render(
-        request,
-        "exchange/cx.html",
-        {"member": member, "market": member.market, "request_form": form or ExchangeRequestForm()},
-        status=status,
-    )
+    context = {
+        "member": member,
+        "market": member.market,
+        "request_form": form or ExchangeRequestForm(),
+        "exchange_requests": exchange_requests_recent(member=member),
+    }
+    return render(request, "exchange/cx.html", context, status=status)
 
 
 def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:

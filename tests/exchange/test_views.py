@@ -547,6 +547,7 @@ def test_bank_members_can_send_their_request_to_customer_experience(client_of, g
         reverse("exchange:request"), {"message": "トライアルパック1個", "contact_phone": "090-1111-2222"}, follow=True
     )
     assert "依頼を送信しました" in text(response)
+    assert "お送りいただいた依頼" in text(response) and "未対応 トライアルパック1個" in text(response)
     request = ExchangeRequest.objects.get()
     assert (request.member, request.message, request.contact_phone) == (
         guide_member,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -409,6 +410,7 @@ class ExpiryBatch:
     points: int
     members: int
     last_member_id: int
+    seconds: float = 0.0  # how long the batch's transaction held its locks
 
 
 EXPIRY_REASON = "有効期限切れ"
@@ -417,18 +419,19 @@ EXPIRY_REASON = "有効期限切れ"
 def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: int) -> ExpiryBatch | None:
     """Record the expiry of due lots of the next members after ``after_member_id``, set-based.
 
-    One transaction: it locks the accounts of the members in the batch (in member order, like
-    every other writer), then records one expiry entry per lot, lowers the balances and
-    empties the lots with three statements. Returns ``None`` when no due lot is left.
+    Finds the batch's last member first (no locks), then one short transaction: it locks the
+    accounts of the members in the batch (in member order, like every other writer), then
+    records one expiry entry per lot, lowers the balances and empties the lots — on
+    PostgreSQL in a single statement (``UPDATE … RETURNING`` feeding the entry insert and the
+    balance update), elsewhere in four. Returns ``None`` when no due lot is left.
     Safe to run twice: a lot whose expiry is recorded has nothing left and is not due again.
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
     account_table = PointAccount._meta.db_table
     due = f"{lot_table}.remaining > 0 AND {lot_table}.expires_at <= %s"
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     at = connection.ops.adapt_datetimefield_value(at)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT member_id FROM {lot_table} WHERE {due} AND member_id > %s ORDER BY member_id LIMIT 1 OFFSET %s",
             [at, after_member_id, batch_size - 1],
@@ -441,9 +444,12 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
             row = cursor.fetchone()
             if row is None or row[0] is None:
                 return None
-        upto = row[0]
-        in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
-        params = [at, after_member_id, upto]
+    upto = row[0]
+    in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
+    params = [at, after_member_id, upto]
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
             f"SELECT member_id FROM {account_table} WHERE member_id IN "
@@ -451,28 +457,62 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
             params,
         )
         members = len(cursor.fetchall())
-        cursor.execute(
-            f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
-            f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
-            [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
+        if connection.vendor == "postgresql":
+            kind = str(Entry.Kind.EXPIRY)
+            cursor.execute(_expire_statement(where=in_batch), [*params, kind, now, EXPIRY_REASON, now])
+            lots, points, _ = cursor.fetchone()
+        else:
+            cursor.execute(
+                f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
+                f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
+                [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
+            )
+            lots = cursor.rowcount
+            cursor.execute(
+                f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
+                f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
+                f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
+                [now, *params],
+            )
+            cursor.execute(f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}", params)
+            points = cursor.fetchone()[0]
+            cursor.execute(
+                f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}", params
+            )
+    return ExpiryBatch(
+        lots=lots, points=int(points), members=members, last_member_id=upto, seconds=time.monotonic() - started
+    )
+
+
+def _expire_statement(*, where: str) -> str:
+    """PostgreSQL: empty the due lots matching ``where`` and record their expiry, in one statement.
+
+    Parameters: those of ``where``, then entry kind, entry created_at, reason, account updated_at.
+    Returns one row (lots, points, members).
+    """
+    lot_table = Lot._meta.db_table
+    entry_table = Entry._meta.db_table
+    account_table = PointAccount._meta.db_table
+    return f"""
+        WITH due AS (
+            SELECT id, member_id, remaining FROM {lot_table} WHERE {where}
+        ), emptied AS (
+            UPDATE {lot_table} AS lot SET expired = lot.expired + due.remaining, remaining = 0
+            FROM due WHERE lot.id = due.id
+            RETURNING lot.id, lot.member_id, due.remaining
+        ), entries AS (
+            INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id)
+            SELECT member_id, %s, -remaining, %s, %s, '', id FROM emptied
+        ), per_member AS (
+            SELECT member_id, SUM(remaining) AS points FROM emptied GROUP BY member_id
+        ), balances AS (
+            UPDATE {account_table} AS account
+            SET balance = account.balance - per_member.points, updated_at = %s
+            FROM per_member WHERE account.member_id = per_member.member_id
         )
-        lots = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
-            f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
-            f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
-            [now, *params],
-        )
-        cursor.execute(
-            f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}",
-            params,
-        )
-        points = int(cursor.fetchone()[0])
-        cursor.execute(
-            f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}",
-            params,
-        )
-    return ExpiryBatch(lots=lots, points=points, members=members, last_member_id=upto)
+        SELECT (SELECT COUNT(*) FROM emptied), (SELECT COALESCE(SUM(points), 0) FROM per_member),
+               (SELECT COUNT(*) FROM per_member)
+    """
 
 
 @dataclass(frozen=True)
@@ -481,6 +521,7 @@ class ExpiryResult:
     points: int
     members: int
     batches: int
+    longest_batch_seconds: float = 0.0
 
 
 def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> ExpiryResult:
@@ -491,7 +532,7 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
     """
     at = at or timezone.now()
     batch_size = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
-    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0}
+    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     after = 0
     while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
         after = batch.last_member_id
@@ -499,6 +540,7 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
         totals["points"] += batch.points
         totals["members"] += batch.members
         totals["batches"] += 1
+        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
         if progress is not None:
             progress(batch)
     return ExpiryResult(**totals)

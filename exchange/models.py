@@ -1,0 +1,147 @@
+"""Point exchanges: reward items a member takes for points, bundled or shipped now.
+
+An ``Exchange`` keeps the figures of the quote it was placed with (points, fee, shipping,
+tax, total), so the done page, the member's history and the admin show exactly what was
+agreed. Its points are redeemed when it is placed (``redemption``) and returned to their
+lots when it is cancelled (``reversal``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ssr_points.models import Entry
+from subscriptions.models import Member, Product, SubscriptionOrder
+
+
+class Exchange(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        SHIPPED = "shipped", _("Shipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="exchanges")
+    number = models.CharField(_("exchange number"), max_length=20)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PLACED)
+    ship_now = models.BooleanField(
+        _("apply now"), default=False, help_text=_("Ships now, separately from the subscription.")
+    )
+    idempotency_key = models.UUIDField(_("request key"))
+    points = models.PositiveIntegerField(_("points used"))
+    fee_units = models.PositiveIntegerField(_("fee units (started 100 points)"))
+    exchange_fee_excl_tax = models.PositiveIntegerField(_("exchange fee (excl. tax)"))
+    handling_fee_excl_tax = models.PositiveIntegerField(_("shipping (excl. tax)"))
+    subtotal_excl_tax = models.PositiveIntegerField(_("subtotal (excl. tax)"))
+    tax = models.PositiveIntegerField(_("tax"))
+    total = models.PositiveIntegerField(_("total"))
+    pv = models.DecimalField(_("total PV"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    charge_incl_tax = models.PositiveIntegerField(
+        _("charged for the exchange (incl. tax)"), help_text=_("Exchange fee and shipping, tax included.")
+    )
+    redemption = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="exchange")
+    reversal = models.OneToOneField(
+        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="cancelled_exchange"
+    )
+    order = models.ForeignKey(
+        SubscriptionOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exchanges",
+        help_text=_("The subscription order it ships with; once set it can no longer be cancelled."),
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "idempotency_key"], name="exchange_idempotency_unique"),
+            models.UniqueConstraint(fields=["member", "number"], name="exchange_number_unique_per_member"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="exchange_points_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | (Q(reversal__isnull=False) & Q(order__isnull=True)),
+                name="cancelled_exchange_is_reversed_and_unbundled",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=models.F("subtotal_excl_tax") + models.F("handling_fee_excl_tax") + models.F("tax")),
+                name="exchange_total_adds_up",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["number"], name="exchange_number_idx"),
+            models.Index(fields=["member", "status"], name="exchange_member_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status == self.Status.PLACED and self.order_id is None
+
+
+class ExchangeLine(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_points = models.PositiveIntegerField(_("points each"))
+    tax_rate = models.PositiveSmallIntegerField(_("tax rate (%)"))
+
+    class Meta:
+        verbose_name = _("exchange line")
+        verbose_name_plural = _("exchange lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="exchange_line_quantity_positive"),
+            models.UniqueConstraint(fields=["member", "exchange", "product"], name="exchange_line_product_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} × {self.quantity}"
+
+    @property
+    def points(self) -> int:
+        return self.unit_points * self.quantity
+
+
+class ExchangeRequest(models.Model):
+    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        CLOSED = "closed", _("Closed without exchange")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="exchange_requests")
+    message = models.TextField(_("message"), max_length=2000)
+    contact_phone = models.CharField(_("phone to call back"), max_length=30, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("exchange request")
+        verbose_name_plural = _("exchange requests")
+        ordering = ["status", "created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="exchange_request_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member.member_number} {self.get_status_display()}"

@@ -90,6 +90,17 @@ def _account_for_update(member_id: int) -> PointAccount:
     return PointAccount.objects.select_for_update().get(member_id=member_id)
 
 
+def points_account_lock(*, member: Member) -> PointAccount:
+    """Lock the member's point account for the rest of the caller's transaction.
+
+    For services outside the ledger (placing an exchange) that must check and write under
+    the same lock as the redemption they make.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("points_account_lock must be called inside transaction.atomic()")
+    return _account_for_update(member.pk)
+
+
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:

@@ -1,0 +1,152 @@
+"""Every write of the exchange app: placing, cancelling, shipping and requesting exchanges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.exceptions import NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
+from exchange.models import Exchange, ExchangeLine, ExchangeRequest
+from exchange.quotes import Quote, quote_build
+from ssr_points.exceptions import InsufficientPoints, NegativeBalance
+from ssr_points.services import points_account_lock, points_redeem, points_reverse
+from subscriptions.models import Member
+
+NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def exchange_number_new() -> str:
+    return "EX-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+def exchange_place(
+    *,
+    member: Member,
+    lines,
+    ship_now: bool,
+    idempotency_key: uuid.UUID,
+    expected_fingerprint: str | None = None,
+    staff_user=None,
+    now: dt.datetime | None = None,
+) -> Exchange:
+    """Place an exchange: quote again, redeem its points and record it, in one transaction.
+
+    ``lines`` are (reward product or id, quantity). A second call with the same
+    ``idempotency_key`` returns the first exchange (double tap, retry, two tabs). When
+    ``expected_fingerprint`` (the confirmation the member saw) no longer matches the fresh
+    quote, ``QuoteChanged`` carries the new quote instead of a silently different charge.
+    Card members place their own; ``staff_user`` places for any member (CX, on behalf).
+    """
+    now = now or timezone.now()
+    member = Member.objects.select_related("market").get(pk=member.pk)
+    with transaction.atomic():
+        account = points_account_lock(member=member)
+        existing = Exchange.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        if staff_user is None and not member.pays_by_card:
+            raise PaymentMethodNeedsStaff()
+        quote = quote_build(member=member, lines=lines, ship_now=ship_now, at=now)
+        if expected_fingerprint is not None and expected_fingerprint != quote.fingerprint:
+            raise QuoteChanged(quote=quote)
+        if account.debt > 0:
+            raise NegativeBalance(debt=account.debt)
+        if quote.points > quote.available_points:
+            raise InsufficientPoints(requested=quote.points, available=max(quote.available_points, 0))
+        number = exchange_number_new()
+        redemption = points_redeem(
+            member=member,
+            points=quote.points,
+            reference=number,
+            reason=f"ポイント交換 {number}",
+            idempotency_key=f"exchange:{idempotency_key}",
+            staff_user=staff_user,
+            now=now,
+        )
+        exchange = Exchange.objects.create(
+            member=member,
+            number=number,
+            ship_now=ship_now,
+            idempotency_key=idempotency_key,
+            redemption=redemption,
+            placed_by=staff_user,
+            created_at=now,
+            **exchange_figures(quote),
+        )
+        ExchangeLine.objects.bulk_create(
+            ExchangeLine(
+                member=member,
+                exchange=exchange,
+                product=line.product,
+                quantity=line.quantity,
+                unit_points=line.product.point_cost,
+                tax_rate=line.product.tax_rate,
+            )
+            for line in quote.reward_lines
+        )
+    return exchange
+
+
+def exchange_figures(quote: Quote) -> dict:
+    return {
+        "points": quote.points,
+        "fee_units": quote.fee_units,
+        "exchange_fee_excl_tax": quote.exchange_fee_excl_tax,
+        "handling_fee_excl_tax": quote.handling_fee_excl_tax,
+        "subtotal_excl_tax": quote.subtotal_excl_tax,
+        "tax": quote.tax,
+        "total": quote.total,
+        "pv": quote.pv,
+        "charge_incl_tax": quote.charge_incl_tax,
+    }
+
+
+def exchange_cancel(
+    *, exchange: Exchange, staff_user=None, reason: str = "", now: dt.datetime | None = None
+) -> Exchange:
+    """Cancel an exchange that has not shipped nor joined a subscription order: points go back
+    to the lots they came from. Cancelling an already cancelled exchange changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        points_account_lock(member=exchange.member)
+        exchange = Exchange.objects.select_for_update().get(pk=exchange.pk)
+        if exchange.status == Exchange.Status.CANCELLED:
+            return exchange
+        if not exchange.is_cancellable:
+            raise NotCancellable(number=exchange.number)
+        exchange.reversal = points_reverse(
+            entry=exchange.redemption,
+            reason=(reason or "").strip() or f"ポイント交換 {exchange.number} のキャンセル",
+            reference=exchange.number,
+            staff_user=staff_user,
+            now=now,
+        )
+        exchange.status = Exchange.Status.CANCELLED
+        exchange.cancelled_at = now
+        exchange.save(update_fields=["reversal", "status", "cancelled_at"])
+    return exchange
+
+
+def exchange_mark_shipped(*, exchange: Exchange, now: dt.datetime | None = None) -> Exchange:
+    """Fulfilment shipped an exchange (apply now, or with its subscription order)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        exchange = Exchange.objects.select_for_update().get(pk=exchange.pk)
+        if exchange.status == Exchange.Status.PLACED:
+            exchange.status = Exchange.Status.SHIPPED
+            exchange.shipped_at = now
+            exchange.save(update_fields=["status", "shipped_at"])
+        elif exchange.status == Exchange.Status.CANCELLED:
+            raise NotCancellable(number=exchange.number)
+    return exchange
+
+
+def exchange_request_create(*, member: Member, message: str, contact_phone: str = "") -> ExchangeRequest:
+    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them."""
+    return ExchangeRequest.objects.create(
+        member=member, message=message.strip()[:2000], contact_phone=contact_phone.strip()[:30]
+    )

@@ -33,7 +33,7 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
-from subscriptions.models import Member, SubscriptionOrder
+from subscriptions.models import Market, Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
 
@@ -410,6 +410,187 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: 
         account.balance += points
         account.save(update_fields=["balance", "updated_at"])
         return entry
+
+
+# -- grants in bulk (the sweep) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantBatch:
+    orders: int  # orders looked at
+    lots: int  # lots granted
+    points: int
+    members: int
+    last_shipped_at: dt.datetime
+    last_order_id: int
+    seconds: float = 0.0  # how long the batch's transaction held its locks
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    orders: int
+    lots: int
+    points: int
+    members: int
+    batches: int
+    longest_batch_seconds: float = 0.0
+
+
+def _earn_percent_sql(markets: Iterable) -> str:
+    """SQL for the earn rate (%) of ``o.months_subscribed`` in the market ``mk``; from settings data only."""
+    cases = []
+    for market in markets:
+        steps = " ".join(
+            f"WHEN o.months_subscribed >= {int(month)} THEN {int(percent)}"
+            for month, percent in sorted(market.earn_rate_schedule, reverse=True)
+        )
+        cases.append(f"WHEN {int(market.pk)} THEN (CASE {steps} ELSE 0 END)")
+    return f"(CASE mk.id {' '.join(cases)} ELSE 0 END)" if cases else "0"
+
+
+def grant_statement(*, where: str) -> str:
+    """PostgreSQL: grant every shipped, not yet granted order ``o`` matching ``where``, in one statement.
+
+    Members with an open clawback debt are left out (their grant repays the debt first: the
+    per-order service does that). Parameters: those of ``where``, then entry created_at and
+    account updated_at. Returns one row (lots, points, members). Idempotent: a granted order
+    has a lot and is skipped; the unique (member, order) lot constraint is the backstop.
+    """
+    lot_table = Lot._meta.db_table
+    entry_table = Entry._meta.db_table
+    account_table = PointAccount._meta.db_table
+    order_table = SubscriptionOrder._meta.db_table
+    percent = _earn_percent_sql(Market.objects.order_by("pk"))
+    return f"""
+        WITH due AS (
+            SELECT o.id, o.member_id, o.number, o.shipped_at, mk.time_zone,
+                   FLOOR(o.pv * {percent} / 100)::bigint AS points
+            FROM {order_table} AS o
+            JOIN {Member._meta.db_table} AS m ON m.id = o.member_id
+            JOIN {Market._meta.db_table} AS mk ON mk.id = m.market_id
+            JOIN {account_table} AS account ON account.member_id = o.member_id AND account.debt = 0
+            WHERE o.status = 'shipped' AND ({where})
+              AND NOT EXISTS (SELECT 1 FROM {lot_table} AS l WHERE l.member_id = o.member_id AND l.order_id = o.id)
+        ), lots AS (
+            INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
+            SELECT member_id, id, points, points, 0, shipped_at,
+                   ((shipped_at AT TIME ZONE time_zone)::date + interval '12 months') AT TIME ZONE time_zone
+            FROM due WHERE points > 0
+            ON CONFLICT (member_id, order_id) DO NOTHING
+            RETURNING id, member_id, order_id, amount
+        ), entries AS (
+            INSERT INTO {entry_table}
+                (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
+            SELECT lots.member_id, 'grant', lots.amount, %s,
+                   '定期購入 注文 ' || due.number || ' の出荷による付与', due.number,
+                   'grant:order:' || due.id, lots.id, lots.order_id
+            FROM lots JOIN due ON due.id = lots.order_id
+        ), per_member AS (
+            SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
+        ), balances AS (
+            UPDATE {account_table} AS account
+            SET balance = account.balance + per_member.points, updated_at = %s
+            FROM per_member WHERE account.member_id = per_member.member_id
+        )
+        SELECT (SELECT COUNT(*) FROM lots), (SELECT COALESCE(SUM(points), 0) FROM per_member),
+               (SELECT COUNT(*) FROM per_member)
+    """
+
+
+def points_grant_orders_batch(*, order_ids: Sequence[int]) -> tuple[int, int, int, float]:
+    """Grant the given shipped orders set-based (PostgreSQL): one short transaction that locks
+    their members' accounts in member order, then grants in one statement. Orders of members
+    in debt go through ``points_grant_for_order`` one by one. Returns (lots, points, members,
+    seconds the locks were held)."""
+    if not order_ids:
+        return 0, 0, 0, 0.0
+    ids = list(order_ids)
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        now = timezone.now()
+        cursor.execute(
+            f"SELECT member_id FROM {PointAccount._meta.db_table} WHERE member_id IN "
+            f"(SELECT member_id FROM {SubscriptionOrder._meta.db_table} WHERE id = ANY(%s)) "
+            f"ORDER BY member_id FOR UPDATE",
+            [ids],
+        )
+        cursor.execute(grant_statement(where="o.id = ANY(%s)"), [ids, now, now])
+        lots, points, members = cursor.fetchone()
+    seconds = time.monotonic() - started
+    indebted = SubscriptionOrder.objects.filter(
+        pk__in=ids, status=SubscriptionOrder.Status.SHIPPED, member__point_account__debt__gt=0
+    ).exclude(lots__isnull=False)
+    for order in indebted:
+        lot = points_grant_for_order(order=order)
+        if lot is not None:
+            lots, points, members = lots + 1, points + lot.amount, members + 1
+    return lots, int(points), members, seconds
+
+
+def points_grant_shipped_orders(
+    *,
+    shipped_from: dt.datetime,
+    shipped_to: dt.datetime | None = None,
+    batch_size: int | None = None,
+    progress=None,
+) -> GrantResult:
+    """Grant every order shipped in [``shipped_from``, ``shipped_to``] that has no grant yet.
+
+    The daily sweep behind the per-order grant task, so a lost message loses no points.
+    Orders whose PV earns nothing get no lot; the window keeps them from being looked at
+    forever. Keyset batches by (shipped_at, id); on PostgreSQL each batch is one set-based
+    statement, elsewhere ``points_grant_for_order`` per order. ``progress`` gets each batch.
+    """
+    shipped_to = shipped_to or timezone.now()
+    batch_size = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
+    totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
+    candidates = (
+        SubscriptionOrder.objects.filter(
+            status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
+        )
+        .exclude(lots__isnull=False)
+        .order_by("shipped_at", "pk")
+    )
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        page = candidates
+        if after is not None:
+            page = page.filter(Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1]))
+        rows = list(page.values_list("pk", "shipped_at")[:batch_size])
+        if not rows:
+            break
+        ids = [pk for pk, _ in rows]
+        if connection.vendor == "postgresql":
+            lots, points, members, seconds = points_grant_orders_batch(order_ids=ids)
+        else:
+            lots = points = 0
+            granted_members = set()
+            started = time.monotonic()
+            for order in SubscriptionOrder.objects.filter(pk__in=ids).order_by("member_id", "pk"):
+                lot = points_grant_for_order(order=order)
+                if lot is not None:
+                    lots, points = lots + 1, points + lot.amount
+                    granted_members.add(order.member_id)
+            members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
+        after = (rows[-1][1], rows[-1][0])
+        batch = GrantBatch(
+            orders=len(ids),
+            lots=lots,
+            points=points,
+            members=members,
+            last_shipped_at=after[0],
+            last_order_id=after[1],
+            seconds=seconds,
+        )
+        totals["orders"] += batch.orders
+        totals["lots"] += batch.lots
+        totals["points"] += batch.points
+        totals["members"] += batch.members
+        totals["batches"] += 1
+        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
+        if progress is not None:
+            progress(batch)
+    return GrantResult(**totals)
 
 
 # -- expiry -------------------------------------------------------------------------------------

@@ -200,7 +200,9 @@ def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: 
     return True
 
 
-def reminders_run(*, now: dt.datetime | None = None, days: int | None = None, progress=None) -> JobRun:
+def reminders_run(
+    *, now: dt.datetime | None = None, days: int | None = None, batch_size: int = 1000, progress=None
+) -> JobRun:
     """Email every member with points expiring within ``days`` (default 30) of ``now``: one
     email per member and expiry date, never twice for the same lots, whatever the number of runs."""
     cutoff = now or timezone.now()
@@ -208,7 +210,7 @@ def reminders_run(*, now: dt.datetime | None = None, days: int | None = None, pr
 
     def work(run: JobRun) -> None:
         after = None
-        while groups := reminders_due(now=cutoff, days=days, after=after):
+        while groups := reminders_due(now=cutoff, days=days, after=after, limit=batch_size):
             members = Member.objects.select_related("user", "market").in_bulk({g["member_id"] for g in groups})
             sent = points = 0
             reached = set()

@@ -168,7 +168,8 @@ def subscription_order_due(*, subscription: Subscription, today: dt.date) -> Sub
     ``charge_incl_tax``: exchange fee + shipping) in its total; the exchanges are linked to
     the order, so they can no longer be cancelled. The next shipment date moves on a month
     at a time until it is after ``today`` (a run missed for days creates one order, not
-    several). Returns ``None`` when the subscription is not (or no longer) due: rerunnable.
+    several). Returns the new order, or ``None`` when the subscription is not (or no longer)
+    due or that date's order exists already: rerunnable.
     """
     from exchange.models import Exchange
     from ssr_points.services import points_account_lock
@@ -182,12 +183,13 @@ def subscription_order_due(*, subscription: Subscription, today: dt.date) -> Sub
         next_date = shipment_date
         while next_date <= today:
             next_date = shipment_date_next(next_date)
-        order = (
+        order = None
+        already = (
             SubscriptionOrder.objects.filter(subscription=subscription, shipment_date=shipment_date)
             .exclude(status=SubscriptionOrder.Status.CANCELLED)
-            .first()
+            .exists()
         )
-        if order is None:  # staff may have created that date's order by hand already
+        if not already:  # staff may have created that date's order by hand already
             exchanges = list(
                 Exchange.objects.select_for_update()
                 .filter(member_id=subscription.member_id, status=Exchange.Status.PLACED, ship_now=False)

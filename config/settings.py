@@ -160,7 +160,8 @@ else:
 ORDER_EVENTS_MAX_SKEW_SECONDS = env.int("ORDER_EVENTS_MAX_SKEW_SECONDS", default=300)
 
 # The points program.
-SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=20_000)
+# ~0.5 s of locks per batch on a small server (bench/expiry.py); the budget is 1 s.
+SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=10_000)
 SSR_POINTS_GRANT_BATCH_SIZE = env.int("SSR_POINTS_GRANT_BATCH_SIZE", default=10_000)
 
 LOGGING = {

@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from ssr_points.exceptions import (
@@ -519,7 +519,7 @@ def points_grant_orders_batch(*, order_ids: Sequence[int]) -> tuple[int, int, in
     seconds = time.monotonic() - started
     indebted = SubscriptionOrder.objects.filter(
         pk__in=ids, status=SubscriptionOrder.Status.SHIPPED, member__point_account__debt__gt=0
-    ).exclude(lots__isnull=False)
+    ).filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
     for order in indebted:
         lot = points_grant_for_order(order=order)
         if lot is not None:
@@ -548,14 +548,16 @@ def points_grant_shipped_orders(
         SubscriptionOrder.objects.filter(
             status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
         )
-        .exclude(lots__isnull=False)
+        .filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
         .order_by("shipped_at", "pk")
     )
     after: tuple[dt.datetime, int] | None = None
     while True:
         page = candidates
-        if after is not None:
-            page = page.filter(Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1]))
+        if after is not None:  # the >= bound lets the (status, shipped_at) index start at the key
+            page = page.filter(shipped_at__gte=after[0]).filter(
+                Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1])
+            )
         rows = list(page.values_list("pk", "shipped_at")[:batch_size])
         if not rows:
             break

@@ -163,6 +163,8 @@ ORDER_EVENTS_MAX_SKEW_SECONDS = env.int("ORDER_EVENTS_MAX_SKEW_SECONDS", default
 # ~0.5 s of locks per batch on a small server (bench/expiry.py); the budget is 1 s.
 SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=10_000)
 SSR_POINTS_GRANT_BATCH_SIZE = env.int("SSR_POINTS_GRANT_BATCH_SIZE", default=10_000)
+# Batches shrink when one held its locks longer than this, and grow back to the sizes above.
+SSR_POINTS_BATCH_LOCK_TARGET_SECONDS = env.float("SSR_POINTS_BATCH_LOCK_TARGET_SECONDS", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -542,7 +542,8 @@ def points_grant_shipped_orders(
     statement, elsewhere ``points_grant_for_order`` per order. ``progress`` gets each batch.
     """
     shipped_to = shipped_to or timezone.now()
-    batch_size = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
+    most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
+    batch_size = most
     totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     candidates = (
         SubscriptionOrder.objects.filter(
@@ -575,6 +576,8 @@ def points_grant_shipped_orders(
                     granted_members.add(order.member_id)
             members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
         after = (rows[-1][1], rows[-1][0])
+        if connection.vendor == "postgresql":
+            batch_size = batch_size_next(batch_size, rows=len(ids), seconds=seconds, most=most)
         batch = GrantBatch(
             orders=len(ids),
             lots=lots,
@@ -596,6 +599,19 @@ def points_grant_shipped_orders(
 
 
 # -- expiry -------------------------------------------------------------------------------------
+
+
+def batch_size_next(size: int, *, rows: int, seconds: float, most: int) -> int:
+    """Keep each batch's lock time near ``SSR_POINTS_BATCH_LOCK_TARGET_SECONDS`` (well under the
+    1 s budget) on a slower or busier database: shrink after a slow batch, grow back to ``most``."""
+    target = settings.SSR_POINTS_BATCH_LOCK_TARGET_SECONDS
+    if rows <= 0 or seconds <= 0:
+        return size
+    if seconds > target:
+        return max(100, min(size, int(rows * target / seconds)))
+    if seconds < target / 2:
+        return min(most, int(size * 1.5))
+    return size
 
 
 @dataclass(frozen=True)
@@ -725,11 +741,13 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
     picks up what is left. ``progress`` is called with each ``ExpiryBatch``.
     """
     at = at or timezone.now()
-    batch_size = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
+    most = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
+    batch_size = most
     totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     after = 0
     while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
         after = batch.last_member_id
+        batch_size = batch_size_next(batch_size, rows=batch.lots, seconds=batch.seconds, most=most)
         totals["lots"] += batch.lots
         totals["points"] += batch.points
         totals["members"] += batch.members

@@ -35,10 +35,11 @@ class JobCommand(BaseCommand):
         if run.status == JobRun.Status.SKIPPED:
             self.stdout.write(self.style.WARNING(f"{run.get_kind_display()}: {run.error}"))
             return
+        cutoff = timezone.localtime(run.cutoff).isoformat()
         self.stdout.write(
             self.style.SUCCESS(
                 f"{run.get_kind_display()} run {run.pk}: {run.get_status_display()} in {run.seconds:.1f} s — "
                 f"lots {run.lots}, points {run.points}, members {run.members}, items {run.items}, "
-                f"batches {run.batches}, longest batch {run.longest_batch_ms} ms (cutoff {run.cutoff.isoformat()})"
+                f"batches {run.batches}, longest batch {run.longest_batch_ms} ms (cutoff {cutoff})"
             )
         )

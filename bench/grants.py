@@ -39,12 +39,12 @@ WITH due AS (
     JOIN subscriptions_member AS m ON m.id = o.member_id
     JOIN subscriptions_market AS mk ON mk.id = m.market_id
     WHERE o.status = 'shipped' AND o.shipped_at >= %(shipped_from)s AND o.shipped_at <= %(cutoff)s
-      AND NOT EXISTS (SELECT 1 FROM ssr_points_lot AS l WHERE l.member_id = o.member_id AND l.order_id = o.id)
 ), lots AS (
     INSERT INTO ssr_points_lot (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
     SELECT member_id, id, points, points, 0, shipped_at,
            ((shipped_at AT TIME ZONE time_zone)::date + interval '12 months') AT TIME ZONE time_zone
     FROM due WHERE points > 0
+    ON CONFLICT (member_id, order_id) DO NOTHING  -- one grant per order
     RETURNING id, member_id, order_id, amount
 ), entries AS (
     INSERT INTO ssr_points_entry

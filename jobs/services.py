@@ -11,6 +11,7 @@ second "running" row per job (SQLite's only lock). Every job's cutoff is "now" (
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 import traceback
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -146,19 +147,17 @@ def expiry_run(*, now: dt.datetime | None = None, batch_size: int | None = None,
 # -- expiring-soon reminders -----------------------------------------------------------------------
 
 
-def reminders_due(
-    *, now: dt.datetime, days: int, after: tuple[int, dt.datetime] | None = None, limit: int = 1000
-) -> list[dict]:
+def reminders_due(*, now: dt.datetime, days: int):
     """(member_id, expires_at, points) of spendable lots expiring within ``days`` of ``now``
-    that no reminder covers yet, in (member, expiry) order after the key ``after``."""
+    that no reminder covers yet, in (member, expiry) order: one query, streamed."""
     reminded = ExpiryReminder.objects.filter(member_id=OuterRef("member_id"), expires_at=OuterRef("expires_at"))
-    lots = Lot.objects.spendable(at=now).filter(expires_at__lte=now + dt.timedelta(days=days)).filter(~Exists(reminded))
-    if after is not None:
-        lots = lots.filter(Q(member_id__gt=after[0]) | Q(member_id=after[0], expires_at__gt=after[1]))
-    return list(
-        lots.values("member_id", "expires_at")
+    return (
+        Lot.objects.spendable(at=now)
+        .filter(expires_at__lte=now + dt.timedelta(days=days))
+        .filter(~Exists(reminded))
+        .values("member_id", "expires_at")
         .annotate(points=Sum("remaining"))
-        .order_by("member_id", "expires_at")[:limit]
+        .order_by("member_id", "expires_at")
     )
 
 
@@ -209,8 +208,8 @@ def reminders_run(
     days = days if days is not None else settings.JOBS_REMINDER_DAYS
 
     def work(run: JobRun) -> None:
-        after = None
-        while groups := reminders_due(now=cutoff, days=days, after=after, limit=batch_size):
+        due = reminders_due(now=cutoff, days=days).iterator(chunk_size=batch_size)
+        while groups := list(itertools.islice(due, batch_size)):
             members = Member.objects.select_related("user", "market").in_bulk({g["member_id"] for g in groups})
             sent = points = 0
             reached = set()
@@ -229,7 +228,6 @@ def reminders_run(
                 if was_sent:
                     sent, points = sent + 1, points + group["points"]
                     reached.add(group["member_id"])
-            after = (groups[-1]["member_id"], groups[-1]["expires_at"])
             _batch_recorded(run, points=points, members=len(reached), items=sent, seconds=time.monotonic() - started)
             if progress is not None:
                 progress(sent)
@@ -247,15 +245,18 @@ def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, 
     today = timezone.localdate(cutoff)
 
     def work(run: JobRun) -> None:
-        after = 0
-        due = Subscription.objects.filter(status=Subscription.Status.ACTIVE, next_shipment_date__lte=today)
-        while ids := list(due.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        due = list(
+            Subscription.objects.filter(status=Subscription.Status.ACTIVE, next_shipment_date__lte=today)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(due), batch_size):
+            ids = due[start : start + batch_size]
             created = 0
             started = time.monotonic()
             for subscription in Subscription.objects.select_related("member").filter(pk__in=ids).order_by("pk"):
                 if subscription_order_due(subscription=subscription, today=today) is not None:
                     created += 1
-            after = ids[-1]
             _batch_recorded(run, members=len(ids), items=created, seconds=time.monotonic() - started)
             if progress is not None:
                 progress(created)

@@ -453,8 +453,11 @@ def grant_statement(*, where: str) -> str:
 
     Members with an open clawback debt are left out (their grant repays the debt first: the
     per-order service does that). Parameters: those of ``where``, then entry created_at and
-    account updated_at. Returns one row (lots, points, members). Idempotent: a granted order
-    has a lot and is skipped; the unique (member, order) lot constraint is the backstop.
+    account updated_at. Returns one row (lots, points, members). Idempotent: an order that
+    has its lot already conflicts on the unique (member, order) lot index and is skipped —
+    no entry, no balance change, as the entries and balances follow the inserted lots only.
+    (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
+    a nested loop over a heap this very statement is growing.)
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
@@ -470,7 +473,6 @@ def grant_statement(*, where: str) -> str:
             JOIN {Market._meta.db_table} AS mk ON mk.id = m.market_id
             JOIN {account_table} AS account ON account.member_id = o.member_id AND account.debt = 0
             WHERE o.status = 'shipped' AND ({where})
-              AND NOT EXISTS (SELECT 1 FROM {lot_table} AS l WHERE l.member_id = o.member_id AND l.order_id = o.id)
         ), lots AS (
             INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
             SELECT member_id, id, points, points, 0, shipped_at,

@@ -99,3 +99,20 @@ def test_the_command_sweeps_with_now(db, capsys):
     shipped(at=NOW - dt.timedelta(days=1))
     call_command("sweep_grants", "--now", NOW.isoformat(), "--days", "3")
     assert "lots 1, points 18" in capsys.readouterr().out
+
+
+def test_the_bulk_batch_skips_an_order_the_task_granted_meanwhile(db, assert_ledger_ok):
+    import pytest
+    from django.db import connection
+
+    from ssr_points.services import points_grant_orders_batch
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the set-based batch is PostgreSQL's path")
+    raced, fresh = shipped(at=NOW - dt.timedelta(days=1)), shipped(at=NOW - dt.timedelta(days=1))
+    points_grant_for_order(order=raced)  # the task won the race after the sweep picked its page
+    lots, points, members, _ = points_grant_orders_batch(order_ids=[raced.pk, fresh.pk])
+    assert (lots, points, members) == (1, 18, 1)
+    assert Lot.objects.filter(order=raced).count() == 1
+    assert Entry.objects.filter(order=raced, kind=Entry.Kind.GRANT).count() == 1
+    assert_ledger_ok()

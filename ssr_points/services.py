@@ -499,33 +499,42 @@ def grant_statement(*, where: str) -> str:
     """
 
 
-def points_grant_orders_batch(*, order_ids: Sequence[int]) -> tuple[int, int, int, float]:
+def points_grant_orders_batch(
+    *, order_ids: Sequence[int], member_ids: Iterable[int] | None = None, statement: str | None = None
+) -> tuple[int, int, int, float]:
     """Grant the given shipped orders set-based (PostgreSQL): one short transaction that locks
     their members' accounts in member order, then grants in one statement. Orders of members
-    in debt go through ``points_grant_for_order`` one by one. Returns (lots, points, members,
-    seconds the locks were held)."""
+    in debt go through ``points_grant_for_order`` one by one afterwards. ``member_ids`` (the
+    orders' members) and ``statement`` (``grant_statement(where="o.id = ANY(%s)")``) save a
+    query each when the caller has them. Returns (lots, points, members, seconds the locks
+    were held)."""
     if not order_ids:
         return 0, 0, 0, 0.0
     ids = list(order_ids)
+    if member_ids is None:
+        member_ids = SubscriptionOrder.objects.filter(pk__in=ids).values_list("member_id", flat=True)
+    member_ids = sorted(set(member_ids))
+    statement = statement or grant_statement(where="o.id = ANY(%s)")
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         now = timezone.now()
         cursor.execute(
-            f"SELECT member_id FROM {PointAccount._meta.db_table} WHERE member_id IN "
-            f"(SELECT member_id FROM {SubscriptionOrder._meta.db_table} WHERE id = ANY(%s)) "
+            f"SELECT member_id, debt FROM {PointAccount._meta.db_table} WHERE member_id = ANY(%s) "
             f"ORDER BY member_id FOR UPDATE",
-            [ids],
+            [member_ids],
         )
-        cursor.execute(grant_statement(where="o.id = ANY(%s)"), [ids, now, now])
+        indebted = [member_id for member_id, debt in cursor.fetchall() if debt > 0]
+        cursor.execute(statement, [ids, now, now])
         lots, points, members = cursor.fetchone()
     seconds = time.monotonic() - started
-    indebted = SubscriptionOrder.objects.filter(
-        pk__in=ids, status=SubscriptionOrder.Status.SHIPPED, member__point_account__debt__gt=0
-    ).filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
-    for order in indebted:
-        lot = points_grant_for_order(order=order)
-        if lot is not None:
-            lots, points, members = lots + 1, points + lot.amount, members + 1
+    if indebted:
+        orders = SubscriptionOrder.objects.filter(
+            pk__in=ids, member_id__in=indebted, status=SubscriptionOrder.Status.SHIPPED
+        ).filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
+        for order in orders:
+            lot = points_grant_for_order(order=order)
+            if lot is not None:
+                lots, points, members = lots + 1, points + lot.amount, members + 1
     return lots, int(points), members, seconds
 
 
@@ -545,7 +554,7 @@ def points_grant_shipped_orders(
     """
     shipped_to = shipped_to or timezone.now()
     most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
-    batch_size = most
+    batch_size = batch_size_first(most) if connection.vendor == "postgresql" else most
     totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     candidates = (
         SubscriptionOrder.objects.filter(
@@ -555,18 +564,22 @@ def points_grant_shipped_orders(
         .order_by("shipped_at", "pk")
     )
     after: tuple[dt.datetime, int] | None = None
+    statement = None
     while True:
         page = candidates
         if after is not None:  # the >= bound lets the (status, shipped_at) index start at the key
             page = page.filter(shipped_at__gte=after[0]).filter(
                 Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1])
             )
-        rows = list(page.values_list("pk", "shipped_at")[:batch_size])
+        rows = list(page.values_list("pk", "shipped_at", "member_id")[:batch_size])
         if not rows:
             break
-        ids = [pk for pk, _ in rows]
+        ids = [pk for pk, _, _ in rows]
         if connection.vendor == "postgresql":
-            lots, points, members, seconds = points_grant_orders_batch(order_ids=ids)
+            statement = statement or grant_statement(where="o.id = ANY(%s)")
+            lots, points, members, seconds = points_grant_orders_batch(
+                order_ids=ids, member_ids=[member_id for _, _, member_id in rows], statement=statement
+            )
         else:
             lots = points = 0
             granted_members = set()
@@ -601,6 +614,11 @@ def points_grant_shipped_orders(
 
 
 # -- expiry -------------------------------------------------------------------------------------
+
+
+def batch_size_first(most: int) -> int:
+    """Start small (a cold cache, a fresh plan) and let ``batch_size_next`` grow the batches."""
+    return min(most, 1000)
 
 
 def batch_size_next(size: int, *, rows: int, seconds: float, most: int) -> int:
@@ -744,7 +762,7 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
     """
     at = at or timezone.now()
     most = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
-    batch_size = most
+    batch_size = batch_size_first(most)
     totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     after = 0
     while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:

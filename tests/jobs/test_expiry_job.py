@@ -139,10 +139,11 @@ def test_staff_see_job_runs_read_only_in_admin(admin_client, member, grant):
     assert admin_client.get("/admin/jobs/expiryreminder/?q=1000").status_code == 200
 
 
-def test_batches_shrink_after_one_held_its_locks_too_long_and_grow_back(settings):
-    from ssr_points.services import batch_size_next
+def test_batches_start_small_shrink_after_one_held_its_locks_too_long_and_grow_back(settings):
+    from ssr_points.services import batch_size_first, batch_size_next
 
     settings.SSR_POINTS_BATCH_LOCK_TARGET_SECONDS = 0.5
+    assert (batch_size_first(10_000), batch_size_first(300)) == (1_000, 300)  # a cold start is small
     assert batch_size_next(10_000, rows=10_000, seconds=1.0, most=10_000) == 5_000
     assert batch_size_next(5_000, rows=5_000, seconds=0.1, most=10_000) == 7_500
     assert batch_size_next(7_500, rows=7_500, seconds=0.1, most=10_000) == 10_000

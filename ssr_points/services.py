@@ -437,11 +437,11 @@ class GrantResult:
 
 
 def _earn_percent_sql(markets: Iterable) -> str:
-    """SQL for the earn rate (%) of ``o.months_subscribed`` in the market ``mk``; from settings data only."""
+    """SQL for the earn rate (%) of ``p.months_subscribed`` in the market ``mk``; from settings data only."""
     cases = []
     for market in markets:
         steps = " ".join(
-            f"WHEN o.months_subscribed >= {int(month)} THEN {int(percent)}"
+            f"WHEN p.months_subscribed >= {int(month)} THEN {int(percent)}"
             for month, percent in sorted(market.earn_rate_schedule, reverse=True)
         )
         cases.append(f"WHEN {int(market.pk)} THEN (CASE {steps} ELSE 0 END)")
@@ -457,7 +457,8 @@ def grant_statement(*, where: str) -> str:
     has its lot already conflicts on the unique (member, order) lot index and is skipped —
     no entry, no balance change, as the entries and balances follow the inserted lots only.
     (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
-    a nested loop over a heap this very statement is growing.)
+    a nested loop over a heap this very statement is growing. Member and account are looked
+    up per order by primary key, so a batch never hash-joins the whole member table.)
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
@@ -465,14 +466,16 @@ def grant_statement(*, where: str) -> str:
     order_table = SubscriptionOrder._meta.db_table
     percent = _earn_percent_sql(Market.objects.order_by("pk"))
     return f"""
-        WITH due AS (
-            SELECT o.id, o.member_id, o.number, o.shipped_at, mk.time_zone,
-                   FLOOR(o.pv * {percent} / 100)::bigint AS points
+        WITH picked AS (
+            SELECT o.id, o.member_id, o.number, o.shipped_at, o.pv, o.months_subscribed,
+                   (SELECT m.market_id FROM {Member._meta.db_table} AS m WHERE m.id = o.member_id) AS market_id
             FROM {order_table} AS o
-            JOIN {Member._meta.db_table} AS m ON m.id = o.member_id
-            JOIN {Market._meta.db_table} AS mk ON mk.id = m.market_id
-            JOIN {account_table} AS account ON account.member_id = o.member_id AND account.debt = 0
             WHERE o.status = 'shipped' AND ({where})
+              AND (SELECT a.debt FROM {account_table} AS a WHERE a.member_id = o.member_id) = 0
+        ), due AS (
+            SELECT p.id, p.member_id, p.number, p.shipped_at, mk.time_zone,
+                   FLOOR(p.pv * {percent} / 100)::bigint AS points
+            FROM picked AS p JOIN {Market._meta.db_table} AS mk ON mk.id = p.market_id
         ), lots AS (
             INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
             SELECT member_id, id, points, points, 0, shipped_at,

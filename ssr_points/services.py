@@ -458,7 +458,10 @@ def grant_statement(*, where: str) -> str:
     no entry, no balance change, as the entries and balances follow the inserted lots only.
     (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
     a nested loop over a heap this very statement is growing. Member and account are looked
-    up per order by primary key, so a batch never hash-joins the whole member table.)
+    up per order by primary key, so a batch never hash-joins the whole member table; the
+    entries join the inserted lots to their orders by primary key too — joined to the
+    ``due`` CTE instead, whose size the planner cannot estimate, it became a nested loop
+    of CTE scans, quadratic in the batch size.)
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
@@ -487,9 +490,9 @@ def grant_statement(*, where: str) -> str:
             INSERT INTO {entry_table}
                 (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
             SELECT lots.member_id, 'grant', lots.amount, %s,
-                   '定期購入 注文 ' || due.number || ' の出荷による付与', due.number,
-                   'grant:order:' || due.id, lots.id, lots.order_id
-            FROM lots JOIN due ON due.id = lots.order_id
+                   '定期購入 注文 ' || o.number || ' の出荷による付与', o.number,
+                   'grant:order:' || o.id, lots.id, lots.order_id
+            FROM lots JOIN {order_table} AS o ON o.id = lots.order_id
         ), per_member AS (
             SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
         ), balances AS (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -421,8 +422,6 @@ class GrantBatch:
     lots: int  # lots granted
     points: int
     members: int
-    last_shipped_at: dt.datetime
-    last_order_id: int
     seconds: float = 0.0  # how long the batch's transaction held its locks
 
 
@@ -555,8 +554,10 @@ def points_grant_shipped_orders(
 
     The daily sweep behind the per-order grant task, so a lost message loses no points.
     Orders whose PV earns nothing get no lot; the window keeps them from being looked at
-    forever. Keyset batches by (shipped_at, id); on PostgreSQL each batch is one set-based
-    statement, elsewhere ``points_grant_for_order`` per order. ``progress`` gets each batch.
+    forever. The candidates come from one streamed query in member order, so a member's
+    orders fall into one batch and each account is locked and updated once per sweep; on
+    PostgreSQL each batch is one set-based statement, elsewhere ``points_grant_for_order``
+    per order. ``progress`` gets each batch.
     """
     shipped_to = shipped_to or timezone.now()
     most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
@@ -567,24 +568,17 @@ def points_grant_shipped_orders(
             status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
         )
         .filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
-        .order_by("shipped_at", "pk")
+        .order_by("member_id", "pk")
+        .values_list("pk", "member_id")
+        .iterator(chunk_size=most)
     )
-    after: tuple[dt.datetime, int] | None = None
     statement = None
-    while True:
-        page = candidates
-        if after is not None:  # the >= bound lets the (status, shipped_at) index start at the key
-            page = page.filter(shipped_at__gte=after[0]).filter(
-                Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1])
-            )
-        rows = list(page.values_list("pk", "shipped_at", "member_id")[:batch_size])
-        if not rows:
-            break
-        ids = [pk for pk, _, _ in rows]
+    while rows := list(itertools.islice(candidates, batch_size)):
+        ids = [pk for pk, _ in rows]
         if connection.vendor == "postgresql":
             statement = statement or grant_statement(where="o.id = ANY(%s)")
             lots, points, members, seconds = points_grant_orders_batch(
-                order_ids=ids, member_ids=[member_id for _, _, member_id in rows], statement=statement
+                order_ids=ids, member_ids=[member_id for _, member_id in rows], statement=statement
             )
         else:
             lots = points = 0
@@ -596,7 +590,6 @@ def points_grant_shipped_orders(
                     lots, points = lots + 1, points + lot.amount
                     granted_members.add(order.member_id)
             members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
-        after = (rows[-1][1], rows[-1][0])
         if connection.vendor == "postgresql":
             batch_size = batch_size_next(batch_size, rows=len(ids), seconds=seconds, most=most)
         batch = GrantBatch(
@@ -604,8 +597,6 @@ def points_grant_shipped_orders(
             lots=lots,
             points=points,
             members=members,
-            last_shipped_at=after[0],
-            last_order_id=after[1],
             seconds=seconds,
         )
         totals["orders"] += batch.orders

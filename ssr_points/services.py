@@ -802,18 +802,15 @@ def ledger_check(
     """
     at = at or timezone.now()
     violations: list[Violation] = []
-    if member_ids is None:
-        ids = list(
-            Member.objects.filter(Q(point_account__isnull=False) | Q(point_entries__isnull=False))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .distinct()
-        )
-    else:
+    if member_ids is not None:
         ids = sorted(set(member_ids))
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
+        for start in range(0, len(ids), chunk_size):
+            violations.extend(_ledger_check_chunk(ids[start : start + chunk_size], at=at))
+        return violations
+    last = 0
+    while chunk := list(Member.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]):
         violations.extend(_ledger_check_chunk(chunk, at=at))
+        last = chunk[-1]
     return violations
 
 

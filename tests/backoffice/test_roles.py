@@ -80,6 +80,7 @@ def test_only_ops_change_a_markets_fee(client, make_staff, back_office_data, rol
                 "subscriptions.change_product",
                 "subscriptions.mark_order_shipped",
                 "ssr_points.run_ledger_check",
+                "jobs.view_jobrun",
             },
             {
                 "ssr_points.adjust_points",

@@ -10,6 +10,7 @@ hashing 10,000 passwords would take minutes.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -34,7 +35,7 @@ def member_number(index: int) -> str:
 
 
 def dataset_load(*, members: int, hot: int, stdout=print) -> None:
-    call_command("seed_demo", verbosity=0)  # the Japan market and its catalogue
+    call_command("seed_demo", stdout=io.StringIO())  # the Japan market and its catalogue
     market = Market.objects.get(code="JP")
     subscribed = [Product.objects.get(sku="SUB-SUNRISE"), Product.objects.get(sku="SUB-MENTABIOTICS")]
     password = make_password(PASSWORD)

@@ -4,4 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The member back office and the exchange wizard (issue 3).
+    path("", include("ssr_points.urls")),
+    path("", include("subscriptions.urls")),
+    path("exchange/", include("exchange.urls")),
 ]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member, SubscriptionOrder
@@ -143,6 +144,31 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.points:+d}"
+
+    def member_reason(self) -> str:
+        """The reason as the member reads it, in the active language.
+
+        System entries are told by their kind and reference (order or exchange number), so
+        they read in the member's language whatever language the stored ``reason`` is in;
+        staff entries show the staff note. Uses no other row than ``lot`` (select it).
+        """
+        params = {"reference": self.reference, "note": self.reason}
+        if self.kind == self.Kind.ADJUSTMENT:
+            return _("Adjustment by Customer Experience: %(note)s") % params
+        if self.kind == self.Kind.EXPIRY:
+            if self.lot_id is not None:
+                params["granted"] = date_format(timezone.localtime(self.lot.granted_at).date(), "SHORT_DATE_FORMAT")
+                return _("Expired: points granted on %(granted)s, 12 months ago") % params
+            return _("Expired: points granted 12 months ago")
+        if not self.reference:
+            return self.reason
+        messages = {
+            self.Kind.GRANT: _("Subscription order %(reference)s shipped"),
+            self.Kind.REDEMPTION: _("Point exchange %(reference)s"),
+            self.Kind.REVERSAL: _("Point exchange %(reference)s cancelled: points returned"),
+            self.Kind.CLAWBACK: _("Subscription order %(reference)s returned: points taken back"),
+        }
+        return messages[self.kind] % params if self.kind in messages else self.reason
 
 
 class Allocation(models.Model):

@@ -1,0 +1,382 @@
+"""The exchange wizard (交換特典) and the member's exchange history.
+
+Steps, as the member guide has them: 1 catalogue → 2 quantity (「セーブ」) → 3 custom bundle
+(「続行」) → 4 final confirmation with the agreement (「変更を保存」) → 5 done. The cart lives in
+the session as product ids and quantities only; every figure on every page comes from
+``quote_build``. Placing goes through ``exchange_place`` with the idempotency key and the
+quote fingerprint the confirmation page issued, so a double tap places one exchange and a
+changed figure shows the new confirmation instead of a silently different charge.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from exchange.cart import Cart
+from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
+from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
+from exchange.models import Exchange
+from exchange.quotes import MAX_QUANTITY, Quote, active_subscription, quote_build
+from exchange.services import exchange_cancel, exchange_place, exchange_request_create
+from ssr_points.exceptions import InsufficientPoints, NegativeBalance
+from ssr_points.selectors import points_available
+from subscriptions.access import member_required
+from subscriptions.models import Member, Product
+
+HISTORY_PAGE_SIZE = 20
+
+
+class StepRedirect(Exception):
+    """A step cannot be shown; send the member to ``url`` with ``message``."""
+
+    def __init__(self, url: str, message: str = "", level: int = messages.WARNING):
+        self.url, self.message, self.level = url, message, level
+
+
+def wizard_step(view):
+    """Every wizard step: member signed in and paying by card, with an active subscription.
+
+    Bank-transfer / direct-debit members get the Customer Experience page instead (never a
+    dead end); members without a subscription are led to the subscription page first.
+    """
+
+    @member_required
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        member = request.member
+        if not member.pays_by_card:
+            return cx_page(request, member)
+        try:
+            active_subscription(member=member)
+            return view(request, *args, **kwargs)
+        except NoActiveSubscription as exc:
+            messages.warning(request, str(exc))
+            return redirect("subscription")
+        except StepRedirect as step:
+            if step.message:
+                messages.add_message(request, step.level, step.message)
+            return redirect(step.url)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def cx_page(request: HttpRequest, member: Member, form: ExchangeRequestForm | None = None, status: int = 200):
+    return render(
+        request,
+        "exchange/cx.html",
+        {"member": member, "market": member.market, "request_form": form or ExchangeRequestForm()},
+        status=status,
+    )
+
+
+def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
+    """The quote of the cart (or of ``lines``); products that can no longer be exchanged are
+    taken out of the cart with a message, an empty cart goes back to the catalogue."""
+    member = request.member
+    try:
+        return quote_build(member=member, lines=lines if lines is not None else cart.lines(), ship_now=cart.ship_now)
+    except InvalidLine:
+        exchangeable = set(
+            Product.objects.filter(
+                pk__in=cart.quantities, market_id=member.market_id, is_active=True, point_cost__isnull=False
+            ).values_list("pk", flat=True)
+        )
+        gone = set(cart.quantities) - exchangeable
+        if not gone:
+            raise
+        for product_id in gone:
+            del cart.quantities[product_id]
+        cart.save(request.session)
+        message = _("A product in your cart can no longer be exchanged and was taken out of it.")
+        if not cart:
+            raise StepRedirect(reverse("exchange:catalogue"), message) from None
+        messages.warning(request, message)
+        return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now)
+
+
+def points_refusal(quote: Quote, member: Member) -> str:
+    """Why these points cannot be used now (negative balance, not enough points), or ''."""
+    if quote.available_points < 0:
+        return str(NegativeBalance(debt=-quote.available_points))
+    if quote.points > quote.available_points:
+        return str(InsufficientPoints(requested=quote.points, available=quote.available_points))
+    return ""
+
+
+def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
+    """「今すぐ申し込む」: ``?ship_now=1`` on a link, or the toggle's POST; remembered in the cart."""
+    value = request.POST.get("ship_now") if request.method == "POST" else request.GET.get("ship_now")
+    if value in ("0", "1"):
+        cart.ship_now = value == "1"
+        cart.save(request.session)
+        return True
+    return False
+
+
+def require_cart(cart: Cart) -> None:
+    if not cart:
+        raise StepRedirect(reverse("exchange:catalogue"), _("Your cart is empty. Choose a product to exchange first."))
+
+
+# -- step 1: the catalogue -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_step
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose the product to exchange; the balance is always visible."""
+    cart = Cart.load(request.session)
+    if ship_now_from(request, cart) and request.method == "POST":
+        return redirect("exchange:catalogue")
+    return catalogue_page(request, cart)
+
+
+def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: int = 200) -> HttpResponse:
+    member = request.member
+    products = Product.objects.filter(market_id=member.market_id, is_active=True, point_cost__isnull=False).order_by(
+        "point_cost", "sku"
+    )
+    quote = cart_quote(request, cart) if cart else None
+    available = quote.available_points if quote else points_available(member=member)
+    context = {
+        "step": 1,
+        "products": products,
+        "cart": cart,
+        "quote": quote,
+        "available": available,
+        "error": error,
+        "refusal": points_refusal(quote, member) if quote else "",
+        "market": member.market,
+    }
+    return render(request, "exchange/catalogue.html", context, status=status)
+
+
+# -- step 2: the quantity ------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_step
+def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Step 2: choose the quantity; the points of the selection and the fee headroom are shown.
+
+    Buttons: − / + / 再計算 re-render with the new figures; 「セーブ」 puts it in the cart.
+    """
+    member = request.member
+    cart = Cart.load(request.session)
+    product = Product.objects.filter(pk=product_id, market_id=member.market_id).first()
+    if product is None or not product.is_exchangeable:
+        return catalogue_page(request, cart, error=str(InvalidLine()), status=400)
+
+    status = 200
+    error = ""
+    if request.method == "POST":
+        form = QuantityForm(request.POST)
+        action = request.POST.get("action", "save")
+        if form.is_valid():
+            chosen = form.cleaned_data["quantity"]
+            if action in ("minus", "plus"):
+                chosen = min(max(chosen + (1 if action == "plus" else -1), 1), MAX_QUANTITY)
+                form = QuantityForm(initial={"quantity": chosen})
+            quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
+            error = points_refusal(quote, member)
+            if action == "save" and not error:
+                cart.quantities[product.pk] = chosen
+                cart.save(request.session)
+                return redirect("exchange:bundle")
+            if error:
+                status = 400
+        else:
+            status = 400
+            chosen = cart.quantities.get(product.pk, 1)
+            quote = None
+    else:
+        chosen = cart.quantities.get(product.pk, 1)
+        form = QuantityForm(initial={"quantity": chosen})
+        quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
+        error = points_refusal(quote, member)
+
+    if quote is None:
+        quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
+    selection = next(line for line in quote.reward_lines if line.product.pk == product.pk)
+    context = {
+        "step": 2,
+        "product": product,
+        "form": form,
+        "quote": quote,
+        "selection": selection,
+        "cart": cart,
+        "error": error,
+        "in_cart": product.pk in cart.quantities,
+    }
+    return render(request, "exchange/quantity.html", context, status=status)
+
+
+# -- step 3: the custom bundle ---------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_step
+def bundle(request: HttpRequest) -> HttpResponse:
+    """Step 3: カスタムバンドルを構築 — the subscription's items and the rewards, item count,
+    tax-included total and PV; 「続行」 goes on to the confirmation."""
+    cart = Cart.load(request.session)
+    if request.method == "POST":
+        if ship_now_from(request, cart):
+            return redirect("exchange:bundle")
+        try:
+            remove = int(request.POST.get("remove", ""))
+        except ValueError:
+            remove = None
+        if remove in cart.quantities:
+            del cart.quantities[remove]
+            cart.save(request.session)
+            messages.info(request, _("The product was taken out of your cart."))
+        return redirect("exchange:bundle")
+    require_cart(cart)
+    quote = cart_quote(request, cart)
+    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote, request.member)}
+    return render(request, "exchange/bundle.html", context)
+
+
+# -- steps 4 and 5: final confirmation, agreement, 「変更を保存」 ----------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_step
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Step 4: the guide's seven lines and the lots the points come from; step 5: agree and save."""
+    member = request.member
+    cart = Cart.load(request.session)
+    if request.method == "GET":
+        require_cart(cart)
+        quote = cart_quote(request, cart)
+        return confirm_page(request, quote, key=uuid.uuid4())
+
+    form = ConfirmForm(request.POST)
+    form.is_valid()
+    key = form.cleaned_data.get("idempotency_key")
+    if key is not None:
+        placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=key).first()
+        if placed is not None:  # a double tap, a refresh or a second tab: the first exchange
+            return redirect("exchange:done", number=placed.number)
+    require_cart(cart)
+    quote = cart_quote(request, cart)
+    if not form.is_valid():
+        if form.is_tampered:
+            message = _("This confirmation was out of date or altered. Please check the figures and confirm again.")
+            return confirm_page(request, quote, key=uuid.uuid4(), error=message, status=400)
+        return confirm_page(request, quote, key=key, form=form, status=400)
+    try:
+        exchange = exchange_place(
+            member=member,
+            lines=cart.lines(),
+            ship_now=cart.ship_now,
+            idempotency_key=key,
+            expected_fingerprint=form.cleaned_data["fingerprint"],
+        )
+    except QuoteChanged as exc:
+        return confirm_page(request, exc.quote, key=key, error=str(exc))
+    except (InsufficientPoints, NegativeBalance, InvalidLine) as exc:
+        return confirm_page(request, quote, key=key, error=str(exc), status=400)
+    except PaymentMethodNeedsStaff:
+        return redirect("exchange:catalogue")
+    Cart.clear(request.session)
+    return redirect("exchange:done", number=exchange.number)
+
+
+def confirm_page(
+    request: HttpRequest,
+    quote: Quote,
+    *,
+    key: uuid.UUID,
+    form: ConfirmForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    hidden = {"idempotency_key": key, "fingerprint": quote.fingerprint}
+    if form is None:
+        form = ConfirmForm(initial=hidden)
+    else:  # keep the agreement error, but issue the figures the member now sees
+        form.data = form.data.copy()
+        for name, value in hidden.items():
+            form.data[name] = str(value)
+    context = {
+        "step": 4,
+        "quote": quote,
+        "form": form,
+        "error": error,
+        "refusal": points_refusal(quote, request.member),
+    }
+    return render(request, "exchange/confirm.html", context, status=status)
+
+
+@member_required
+def done(request: HttpRequest, number: str) -> HttpResponse:
+    """お疲れ様でした 製品到着をお待ちください — with the exchange number."""
+    exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
+    return render(request, "exchange/done.html", {"step": 5, "exchange": exchange})
+
+
+# -- history, detail, cancel -------------------------------------------------------------------
+
+
+@member_required
+def history(request: HttpRequest) -> HttpResponse:
+    exchanges = Exchange.objects.filter(member_id=request.member.pk).order_by("-created_at", "-id")
+    page = Paginator(exchanges, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "exchange/history.html", {"page": page})
+
+
+@member_required
+def detail(request: HttpRequest, number: str) -> HttpResponse:
+    exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
+    lines = exchange.lines.select_related("product").order_by("product__sku")
+    return render(request, "exchange/detail.html", {"exchange": exchange, "lines": lines})
+
+
+@require_POST
+@member_required
+def cancel(request: HttpRequest, number: str) -> HttpResponse:
+    """Cancel an exchange that has not shipped: its points go back to their lots."""
+    exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
+    if exchange.status == Exchange.Status.CANCELLED:
+        messages.info(request, _("Exchange %(number)s is already cancelled.") % {"number": exchange.number})
+        return redirect("exchange:detail", number=exchange.number)
+    try:
+        exchange = exchange_cancel(exchange=exchange)
+    except NotCancellable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Exchange %(number)s is cancelled. %(points)s points are back in your balance.")
+            % {"number": exchange.number, "points": exchange.points},
+        )
+    return redirect("exchange:detail", number=exchange.number)
+
+
+# -- bank transfer / direct debit: ask Customer Experience ----------------------------------------
+
+
+@require_POST
+@member_required
+def exchange_request(request: HttpRequest) -> HttpResponse:
+    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them."""
+    member = request.member
+    form = ExchangeRequestForm(request.POST)
+    if not form.is_valid():
+        return cx_page(request, member, form=form, status=400)
+    exchange_request_create(
+        member=member, message=form.cleaned_data["message"], contact_phone=form.cleaned_data["contact_phone"]
+    )
+    messages.success(request, _("Your request was sent. Customer Experience will contact you."))
+    return redirect("exchange:catalogue")

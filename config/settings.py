@@ -203,10 +203,8 @@ SECURE_CSP = {
 # attacker elsewhere cannot lock a member out by typing their member number.
 INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-AUTHENTICATION_BACKENDS = [
-    "config.login_protection.AxesHttpLoginBackend",  # first: refuses locked-out pairs
-    "django.contrib.auth.backends.ModelBackend",
-]
+# First: refuses locked-out pairs before any backend checks a password.
+AUTHENTICATION_BACKENDS = ["config.login_protection.AxesHttpLoginBackend", *AUTHENTICATION_BACKENDS]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -47,3 +47,20 @@ def test_admin_pages_have_no_inline_script_or_handlers(superuser_client):
         for script in re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, flags=re.S):
             assert script.strip() == "", f"inline script on {url}"
         assert not re.search(r"\son[a-z]+=", response.text), f"inline event handler on {url}"
+
+
+MEMBER_PAGES = ["home", "program", "subscription", "exchange:catalogue", "exchange:list", "login"]
+
+
+@pytest.mark.parametrize("name", MEMBER_PAGES)
+def test_member_pages_work_under_the_policy(client, subscribed_member, name):
+    """No inline script, event handler or style attribute: the policy would block them."""
+    if name != "login":
+        client.force_login(subscribed_member().user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert "Content-Security-Policy" in response.headers
+    for script in re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, flags=re.S):
+        assert script.strip() == "", f"inline script on {name}"
+    assert not re.search(r"\son[a-z]+=", response.text), f"inline event handler on {name}"
+    assert not re.search(r"\sstyle=", response.text), f"style attribute on {name}"

@@ -19,7 +19,7 @@ def is_logged_in(client) -> bool:
     return "_auth_user_id" in client.session
 
 
-@pytest.fixture(params=["admin:login"])
+@pytest.fixture(params=["login", "admin:login"])
 def login_url(request):
     return reverse(request.param)
 

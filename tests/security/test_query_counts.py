@@ -15,12 +15,12 @@ from ssr_points.services import ledger_check, lot_expires_at
 MAX_QUERIES = {
     "home": 12,
     "program": 6,
-    "subscription": 8,
-    "exchange:catalogue": 10,
-    "exchange:quantity": 14,
-    "exchange:bundle": 14,
-    "exchange:confirm": 14,
-    "exchange:done": 8,
+    "subscription": 10,
+    "exchange:catalogue": 17,
+    "exchange:quantity": 17,
+    "exchange:bundle": 16,
+    "exchange:confirm": 16,
+    "exchange:done": 7,
     "exchange:list": 8,
     "exchange:detail": 8,
 }

@@ -78,6 +78,66 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise SystemExit("gunicorn did not answer in time")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of the given processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def gunicorn_pids(master: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    return [master.pid, *map(int, children)]
+
+
+def postgres_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (gunicorn's pooled connections)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def locust_run(env: dict, base_url: str, *, users: int, seconds: int, prefix: Path) -> None:
+    subprocess.run(  # noqa: S603
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(BASE_DIR / "bench" / "load" / "locustfile.py"),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{seconds}s",
+            "--host",
+            base_url,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--reset-stats",
+            "--stop-timeout",
+            "10",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def stats_read(prefix: Path) -> list[dict]:
     with open(f"{prefix}_stats.csv", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -156,6 +216,8 @@ def main() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(BASE_DIR),
+        # Sessions in Redis (its own database number), as in production; tasks stay eager.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
     }
     os.environ.update(env)
     os.chdir(BASE_DIR)
@@ -169,13 +231,23 @@ def main() -> None:
     django.setup()
     from django.utils import timezone
 
-    from bench.load.dataset import PASSWORD, dataset_load, member_number
+    from bench.load.dataset import dataset_load, member_number, sessions_create
 
     if not args.reuse_db:
         started = time.monotonic()
         dataset_load(members=args.members, hot=args.hot)
         print(f"  loaded in {time.monotonic() - started:.1f} s")
         subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)  # noqa: S603,S607
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sessions_file = out / "sessions.json"
+    hot_users = round(args.users * args.hot_share)
+    sessions_create(
+        hot=[member_number(i % args.hot) for i in range(hot_users)] if args.hot else [],
+        others=[member_number(i) for i in range(args.hot, args.members)],
+        path=sessions_file,
+    )
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -196,8 +268,6 @@ def main() -> None:
         ],
         env=env,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     prefix = out / "wizard"
     try:
         wait_until_up(f"{base_url}/login/", gunicorn)
@@ -206,48 +276,39 @@ def main() -> None:
             f"Locust: {args.users} users for {args.duration} s, {args.hot} hot members "
             f"shared by {args.hot_share:.0%} of the users"
         )
-        run_started = timezone.now()
         locust_env = {
             **env,
-            "BENCH_FIRST_MEMBER": member_number(0),
-            "BENCH_MEMBER_COUNT": str(args.members),
-            "BENCH_HOT": str(args.hot),
-            "BENCH_HOT_SHARE": str(args.hot_share),
-            "BENCH_PASSWORD": PASSWORD,
+            "BENCH_SESSIONS": str(sessions_file),
         }
-        subprocess.run(  # noqa: S603
-            [
-                str(BIN / "locust"),
-                "-f",
-                str(BASE_DIR / "bench" / "load" / "locustfile.py"),
-                "--headless",
-                "--users",
-                str(args.users),
-                "--spawn-rate",
-                str(args.users),
-                "--run-time",
-                f"{args.duration}s",
-                "--host",
-                base_url,
-                "--csv",
-                str(prefix),
-                "--only-summary",
-                "--reset-stats",
-                "--stop-timeout",
-                "10",
-                "--loglevel",
-                "WARNING",
-            ],
-            env=locust_env,
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+        # Warm-up (not measured): every worker imports, compiles templates, fills its pool.
+        locust_run(locust_env, base_url, users=args.users, seconds=8, prefix=out / "warmup")
+        run_started = timezone.now()
+        load_before = os.getloadavg()[0]
+        app_pids = gunicorn_pids(gunicorn)
+        cpu_app = cpu_seconds(app_pids)
+        db_before = {pid: cpu_seconds([pid]) for pid in postgres_pids(args.database)}
+        wall = time.monotonic()
+        locust_run(locust_env, base_url, users=args.users, seconds=args.duration, prefix=prefix)
+        wall = time.monotonic() - wall
+        cpu_app = cpu_seconds(app_pids) - cpu_app
+        cpu_db = sum(cpu_seconds([pid]) - db_before.get(pid, 0) for pid in postgres_pids(args.database))
+        load_after = os.getloadavg()[0]
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
 
     rows = stats_read(prefix)
     report_http(rows, failures_read(prefix))
+    requests = sum(int(row["Request Count"]) for row in rows if row["Name"] == "Aggregated") or 1
+    print(
+        f"\nCPU: gunicorn {cpu_app:.1f} s, PostgreSQL backends {cpu_db:.1f} s in {wall:.0f} s of wall time "
+        f"(machine has {os.cpu_count()} CPUs) → {cpu_app / requests * 1000:.1f} ms app + "
+        f"{cpu_db / requests * 1000:.1f} ms database CPU per request"
+    )
+    print(
+        f"load average (1 min) before {load_before:.1f}, after {load_after:.1f}: "
+        "anything above the benchmark's own share is other work on this machine"
+    )
     report_ledger(run_started)
 
 

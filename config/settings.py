@@ -217,3 +217,15 @@ TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # Sessions: 30 minutes after the last request (sliding), then log in again.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+
+# With Redis, sessions live in the cache: no session SELECT/UPDATE on the database per request
+# (SESSION_SAVE_EVERY_REQUEST writes one each time). Redis must not evict them early:
+# maxmemory-policy volatile-lru or noeviction (docs/performance.md).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_REDIS_URL", default=REDIS_URL),
+        }
+    }
+    SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cache")

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import random
+from importlib import import_module
+from pathlib import Path
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import transaction
@@ -96,3 +101,29 @@ def dataset_load(*, members: int, hot: int, stdout=print) -> None:
                 for lot in lots
             )
         stdout(f"  members loaded: {start + len(numbers):,}")
+
+
+def sessions_create(*, hot: list[str], others: list[str], path: Path, pool: int = 1_000) -> None:
+    """Signed-in sessions for the Locust users, written to ``path`` as JSON.
+
+    A login costs one PBKDF2 hash (~0.6 s of CPU here, on purpose); fifty of them at once would
+    swamp a 2-core machine for the first half minute and say nothing about the wizard. The
+    sessions are made the way ``django.contrib.auth.login`` makes them. ``hot``: one session
+    per Locust user logged in as a shared member; ``others``: a pool of random members.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    rng = random.Random(6)
+    chosen = rng.sample(others, min(pool, len(others)))
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[*hot, *chosen])}
+
+    def session_for(number: str) -> str:
+        user = users[number]
+        session = store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = backend
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        return session.session_key
+
+    path.write_text(json.dumps({"hot": [session_for(n) for n in hot], "others": [session_for(n) for n in chosen]}))

@@ -1,26 +1,27 @@
 """Locust users for bench/http.py: members walking the exchange wizard and placing exchanges.
 
-Each user logs in through the login page (member number + password) and then, without think
-time, walks: catalogue → product → quantity 「セーブ」 → bundle 「続行」 → confirmation →
-agree and 「変更を保存」 → done. A share of the users log in as a few "hot" members, so
+Each user is signed in (a session made by bench/http.py) and, without think time, walks:
+catalogue → product → quantity 「セーブ」 → bundle 「続行」 → confirmation → agree and
+「変更を保存」 → done. A share of the users are signed in as a few "hot" members, so
 several sessions place exchanges on the same member at once (the account row lock, and the
 overspend check when those members run out). A member without points left is swapped for
-another one (a new login). Configured from the environment by bench/http.py.
+another one (a new session). Configured from the environment by bench/http.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
+from pathlib import Path
 
 from locust import FastHttpUser, events, task
+from requests.cookies import create_cookie
 
-FIRST = int(os.environ.get("BENCH_FIRST_MEMBER", "500001"))
-COUNT = int(os.environ.get("BENCH_MEMBER_COUNT", "10000"))
-HOT = int(os.environ.get("BENCH_HOT", "25"))
-HOT_SHARE = float(os.environ.get("BENCH_HOT_SHARE", "0.5"))
-PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-pass-2026")
+SESSIONS = json.loads(Path(os.environ["BENCH_SESSIONS"]).read_text())
+HOT_SESSIONS = SESSIONS["hot"]
+OTHER_SESSIONS = iter(SESSIONS["others"])
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -39,29 +40,12 @@ class Member(FastHttpUser):
     def on_start(self):
         self.index = next(_user_number)
         self.products: list[str] = []
-        hot_users = round(self.environment.runner.target_user_count * HOT_SHARE) if self.environment.runner else 0
-        if HOT and self.index < hot_users:
-            self.member = str(FIRST + self.index % HOT)  # two or more sessions on the same member
-        else:
-            self.member = self.random_member()
-        self.login()
+        self.sign_in(HOT_SESSIONS[self.index] if self.index < len(HOT_SESSIONS) else next(OTHER_SESSIONS))
 
-    def random_member(self) -> str:
-        return str(FIRST + random.randrange(HOT, COUNT))
-
-    def login(self):
+    def sign_in(self, session_key: str):
+        """Use a session signed in by bench/http.py (see ``sessions_create``)."""
         self.client.cookiejar.clear()
-        page = self.client.get("/login/", name="login GET")
-        with self.client.post(
-            "/login/",
-            data={"username": self.member, "password": PASSWORD, "csrfmiddlewaretoken": field(CSRF, page.text)},
-            headers={"Referer": f"{self.host}/login/"},
-            name="login POST",
-            allow_redirects=False,
-            catch_response=True,
-        ) as response:
-            if response.status_code != 302:
-                response.failure(f"login refused ({response.status_code})")
+        self.client.cookiejar.set_cookie(create_cookie("sessionid", session_key, domain="127.0.0.1", path="/"))
 
     def post(self, path: str, data: dict, name: str, csrf_from: str):
         data = {**data, "csrfmiddlewaretoken": field(CSRF, csrf_from)}
@@ -107,5 +91,4 @@ class Member(FastHttpUser):
         events.request.fire(
             request_type="INFO", name="member out of points", response_time=0, response_length=0, exception=None
         )
-        self.member = self.random_member()
-        self.login()
+        self.sign_in(next(OTHER_SESSIONS))

@@ -40,7 +40,7 @@ def parse_args():
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=50, help="concurrent Locust users")
     parser.add_argument("--duration", type=int, default=90, help="seconds of load after the spawn")
-    parser.add_argument("--hot", type=int, default=25, help="members shared by many users (contention)")
+    parser.add_argument("--hot", type=int, default=5, help="members shared by many users (contention)")
     parser.add_argument("--hot-share", type=float, default=0.5, help="share of users logged in as a hot member")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")

@@ -2,7 +2,7 @@
 
 10,000 members (configurable) paying by card, each with an active subscription of two
 products (¥36,900, the guide's bundle) and four lots granted 10, 6, 2 and 1 months ago: 21,500
-points, except the ``hot`` members shared by many users, who get 4,000 and run out mid-run
+points, except the ``hot`` members shared by many users, who get 2,000 and run out mid-run
 (that is when a race could overspend). One password hash is computed once and shared:
 hashing 10,000 passwords would take minutes.
 """
@@ -31,7 +31,7 @@ PASSWORD = "bench-pass-2026"
 FIRST_NUMBER = 500_001
 LOTS = ((300, 300), (500, 180), (700, 60))  # (points, granted days ago)
 TOP_UP_DAYS_AGO = 30
-TOP_UP, HOT_TOP_UP = 20_000, 2_500
+TOP_UP, HOT_TOP_UP = 20_000, 500
 BATCH = 2_000
 
 

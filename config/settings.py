@@ -30,7 +30,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -168,6 +168,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Back office (docs/admin.md): CX agents adjust up to this many points either way; above it
+# needs ssr_points.adjust_points_unlimited (cx_supervisor).
+SSR_CX_ADJUSTMENT_LIMIT = env.int("SSR_CX_ADJUSTMENT_LIMIT", default=1000)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

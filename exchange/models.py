@@ -66,6 +66,10 @@ class Exchange(models.Model):
     class Meta:
         verbose_name = _("exchange")
         verbose_name_plural = _("exchanges")
+        permissions = [
+            ("place_exchange_for_member", _("Can place an exchange on a member's behalf")),
+            ("cancel_exchange", _("Can cancel an unshipped exchange")),
+        ]
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["member", "idempotency_key"], name="exchange_idempotency_unique"),

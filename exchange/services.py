@@ -150,3 +150,22 @@ def exchange_request_create(*, member: Member, message: str, contact_phone: str 
     return ExchangeRequest.objects.create(
         member=member, message=message.strip()[:2000], contact_phone=contact_phone.strip()[:30]
     )
+
+
+def exchange_request_handle(
+    *, exchange_request: ExchangeRequest, status: str, staff_user, exchange: Exchange | None = None
+) -> ExchangeRequest:
+    """Customer Experience moves a member's request through the queue (in progress, done, closed),
+    recording who handled it and, when done, the exchange placed for it."""
+    if status not in ExchangeRequest.Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    if exchange is not None and exchange.member_id != exchange_request.member_id:
+        raise ValueError("the exchange belongs to another member")
+    with transaction.atomic():
+        exchange_request = ExchangeRequest.objects.select_for_update().get(pk=exchange_request.pk)
+        exchange_request.status = status
+        exchange_request.handled_by = staff_user
+        if exchange is not None:
+            exchange_request.exchange = exchange
+        exchange_request.save(update_fields=["status", "handled_by", "exchange", "updated_at"])
+    return exchange_request

@@ -58,3 +58,13 @@ class MemberNotFound(PointsError):
 
 class IdempotencyConflict(PointsError):
     default_message = _("This request key was already used for a different request.")
+
+
+class AdjustmentNotPermitted(PointsError):
+    default_message = _("You are not allowed to adjust points.")
+
+
+class AdjustmentAboveLimit(PointsError):
+    default_message = _(
+        "Adjustments above %(limit)s points need a Customer Experience supervisor (requested %(requested)s)."
+    )

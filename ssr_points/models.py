@@ -33,6 +33,12 @@ class PointAccount(models.Model):
     class Meta:
         verbose_name = _("point account")
         verbose_name_plural = _("point accounts")
+        permissions = [
+            ("adjust_points", _("Can adjust points within the CX limit")),
+            ("adjust_points_unlimited", _("Can adjust points above the CX limit")),
+            ("view_report", _("Can view the points report")),
+            ("run_ledger_check", _("Can run the ledger check")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(debt__gte=0), name="account_debt_not_negative"),
             models.CheckConstraint(condition=Q(balance__gte=-F("debt")), name="account_balance_at_least_minus_debt"),
@@ -140,7 +146,11 @@ class Entry(models.Model):
                 fields=["member", "reverses"], condition=Q(kind="reversal"), name="entry_reversed_once"
             ),
         ]
-        indexes = [models.Index(fields=["member", "-created_at", "-id"], name="entry_member_history_idx")]
+        indexes = [
+            models.Index(fields=["member", "-created_at", "-id"], name="entry_member_history_idx"),
+            # The finance report groups a year of entries by month (docs/admin.md).
+            models.Index(fields=["created_at"], name="entry_created_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.points:+d}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.models import Entry, Lot, PointAccount
-from subscriptions.models import Member
+from subscriptions.models import Market, Member
 
 
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
@@ -30,3 +32,130 @@ def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]
 
 def entries_history(*, member: Member) -> QuerySet[Entry]:
     return Entry.objects.filter(member_id=member.pk).select_related("staff_user").order_by("-created_at", "-id")
+
+
+# -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------
+
+
+@dataclass(frozen=True)
+class OutstandingRow:
+    market: Market
+    points: int
+
+    @property
+    def value(self) -> int:
+        """What the outstanding points are worth, in the market currency's minor unit."""
+        return self.points * self.market.point_value
+
+
+@dataclass(frozen=True)
+class MonthPoints:
+    month: dt.date
+    points: int
+
+
+@dataclass(frozen=True)
+class MonthMovements:
+    month: dt.date
+    granted: int
+    adjusted: int
+    redeemed: int
+    expired: int
+    clawed_back: int
+
+    @property
+    def breakage_rate(self) -> float | None:
+        """Share of the points that left the program by expiring rather than being redeemed."""
+        settled = self.redeemed + self.expired
+        return self.expired / settled if settled > 0 else None
+
+
+def _month_start(*, at: dt.datetime, zone, shift: int = 0) -> dt.datetime:
+    local = timezone.localtime(at, zone)
+    months = local.year * 12 + local.month - 1 + shift
+    return dt.datetime(months // 12, months % 12 + 1, 1, tzinfo=zone)
+
+
+def _as_month(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def report_points_outstanding(*, at: dt.datetime | None = None) -> list[OutstandingRow]:
+    """Per market: points members can still spend at ``at`` (unexpired lots) less open clawback debt."""
+    at = at or timezone.now()
+    left = dict(
+        Lot.objects.spendable(at=at)
+        .values("member__market_id")
+        .annotate(points=Sum("remaining"))
+        .values_list("member__market_id", "points")
+    )
+    debt = dict(
+        PointAccount.objects.filter(debt__gt=0)
+        .values("member__market_id")
+        .annotate(debt=Sum("debt"))
+        .values_list("member__market_id", "debt")
+    )
+    return [
+        OutstandingRow(market=market, points=(left.get(market.pk) or 0) - (debt.get(market.pk) or 0))
+        for market in Market.objects.order_by("code")
+    ]
+
+
+def report_points_expiring_by_month(
+    *, market: Market, at: dt.datetime | None = None, months: int = 12
+) -> list[MonthPoints]:
+    """Spendable points per month of their expiry (market time zone), this month and the next ``months`` − 1."""
+    at = at or timezone.now()
+    zone = market.zone
+    start = _month_start(at=at, zone=zone)
+    end = _month_start(at=at, zone=zone, shift=months)
+    grouped = dict(
+        Lot.objects.filter(member__market=market, expires_at__lt=end)
+        .spendable(at=at)
+        .annotate(month=TruncMonth("expires_at", tzinfo=zone))
+        .values("month")
+        .annotate(points=Sum("remaining"))
+        .values_list("month", "points")
+    )
+    by_month = {_as_month(month): points for month, points in grouped.items()}
+    return [
+        MonthPoints(month=(month := _month_start(at=start, zone=zone, shift=i).date()), points=by_month.get(month, 0))
+        for i in range(months)
+    ]
+
+
+def report_points_movements_by_month(
+    *, market: Market, at: dt.datetime | None = None, months: int = 12
+) -> list[MonthMovements]:
+    """Points granted, adjusted, redeemed (net of reversals), expired and clawed back per month
+    (market time zone), the last ``months`` months including the current one, oldest first."""
+    at = at or timezone.now()
+    zone = market.zone
+    start = _month_start(at=at, zone=zone, shift=-(months - 1))
+    end = _month_start(at=at, zone=zone, shift=1)
+    grouped = (
+        Entry.objects.filter(member__market=market, created_at__gte=start, created_at__lt=end)
+        .annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("month", "kind")
+        .annotate(points=Sum("points"))
+        .values_list("month", "kind", "points")
+    )
+    sums: dict[tuple[dt.date, str], int] = {}
+    for month, kind, points in grouped:  # at most months × kinds rows
+        sums[(_as_month(month), kind)] = sums.get((_as_month(month), kind), 0) + points
+    rows = []
+    for i in range(months):
+        month = _month_start(at=start, zone=zone, shift=i).date()
+        rows.append(
+            MonthMovements(
+                month=month,
+                granted=sums.get((month, Entry.Kind.GRANT), 0),
+                adjusted=sums.get((month, Entry.Kind.ADJUSTMENT), 0),
+                redeemed=-(sums.get((month, Entry.Kind.REDEMPTION), 0) + sums.get((month, Entry.Kind.REVERSAL), 0)),
+                expired=-sums.get((month, Entry.Kind.EXPIRY), 0),
+                clawed_back=-sums.get((month, Entry.Kind.CLAWBACK), 0),
+            )
+        )
+    return rows

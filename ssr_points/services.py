@@ -21,6 +21,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from ssr_points.exceptions import (
+    AdjustmentAboveLimit,
+    AdjustmentNotPermitted,
     AlreadyReversed,
     IdempotencyConflict,
     InsufficientPoints,
@@ -370,8 +372,54 @@ def points_claw_back_order(
 # -- staff adjustments ------------------------------------------------------------------------
 
 
-def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: dt.datetime | None = None) -> Entry:
-    """A staff correction: ``points`` > 0 adds a new lot (12-month expiry), < 0 takes FIFO."""
+def points_adjust_by_staff(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    staff_user,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Entry:
+    """``points_adjust`` within the staff user's authority (the admin's and any staff tool's entry point).
+
+    ``ssr_points.adjust_points`` allows up to ``SSR_CX_ADJUSTMENT_LIMIT`` points either way;
+    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors).
+    """
+    if staff_user is None or not getattr(staff_user, "pk", None):
+        raise StaffUserRequired()
+    if not staff_user.has_perm("ssr_points.adjust_points"):
+        raise AdjustmentNotPermitted()
+    limit = settings.SSR_CX_ADJUSTMENT_LIMIT
+    if (
+        isinstance(points, int)
+        and abs(points) > limit
+        and not staff_user.has_perm("ssr_points.adjust_points_unlimited")
+    ):
+        raise AdjustmentAboveLimit(limit=limit, requested=abs(points))
+    return points_adjust(
+        member=member,
+        points=points,
+        reason=reason,
+        staff_user=staff_user,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+def points_adjust(
+    *,
+    member: Member,
+    points: int,
+    reason: str,
+    staff_user,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Entry:
+    """A staff correction: ``points`` > 0 adds a new lot (12-month expiry), < 0 takes FIFO.
+
+    With an ``idempotency_key`` a repeated call (double click, retry) returns the first entry.
+    """
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
         raise InvalidPoints(message=InvalidPoints.default_message)
     reason = _check_reason(reason)
@@ -381,6 +429,12 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: 
     member = Member.objects.select_related("market").get(pk=member.pk)
     with transaction.atomic():
         account = _account_for_update(member.pk)
+        if idempotency_key:
+            existing = Entry.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.kind != Entry.Kind.ADJUSTMENT or existing.points != points:
+                    raise IdempotencyConflict()
+                return existing
         if points > 0:
             lot = _credit_new_lot(
                 account=account,
@@ -390,6 +444,7 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: 
                 kind=Entry.Kind.ADJUSTMENT,
                 reason=reason,
                 staff_user=staff_user,
+                idempotency_key=idempotency_key,
                 now=now,
             )
             return lot.entries.get(kind=Entry.Kind.ADJUSTMENT)
@@ -404,6 +459,7 @@ def points_adjust(*, member: Member, points: int, reason: str, staff_user, now: 
             created_at=now,
             reason=reason,
             staff_user=staff_user,
+            idempotency_key=idempotency_key,
         )
         _record_allocations(entry=entry, moves=_take_fifo(lots, -points))
         account.balance += points
@@ -542,18 +598,15 @@ def ledger_check(
     """
     at = at or timezone.now()
     violations: list[Violation] = []
-    if member_ids is None:
-        ids = list(
-            Member.objects.filter(Q(point_account__isnull=False) | Q(point_entries__isnull=False))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .distinct()
-        )
-    else:
+    if member_ids is not None:
         ids = sorted(set(member_ids))
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
+        for start in range(0, len(ids), chunk_size):
+            violations.extend(_ledger_check_chunk(ids[start : start + chunk_size], at=at))
+        return violations
+    last = 0
+    while chunk := list(Member.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]):
         violations.extend(_ledger_check_chunk(chunk, at=at))
+        last = chunk[-1]
     return violations
 
 

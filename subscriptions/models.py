@@ -257,6 +257,10 @@ class SubscriptionOrder(models.Model):
     class Meta:
         verbose_name = _("subscription order")
         verbose_name_plural = _("subscription orders")
+        permissions = [
+            ("mark_order_shipped", _("Can mark subscription orders shipped")),
+            ("mark_order_returned", _("Can mark subscription orders returned (claws back points)")),
+        ]
         ordering = ["-shipment_date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["member", "number"], name="order_number_unique_per_member"),

@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 "\nSSR Rewards demo is ready.\n"
                 f"  Member site:  http://127.0.0.1:8000/   login 100001 (or demo@example.com) / {DEMO_PASSWORD}\n"
                 f"  Staff admin:  http://127.0.0.1:8000/admin/   login admin / {DEMO_PASSWORD}\n"
+                f"                roles: cx-agent, cx-supervisor, ops, finance / {DEMO_PASSWORD}\n"
                 f"  Demo member has {points_available(member=member)} points available.\n"
             )
         )
@@ -64,11 +65,23 @@ class Command(BaseCommand):
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
+        self._staff_roles()
         member = Member.objects.filter(member_number="100001").first()
         if member is None:
             member = self._demo_member(market, products)
         self._other_members(market, products)
         return member
+
+    def _staff_roles(self) -> None:
+        """One demo staff login per back-office role (docs/admin.md): cx-agent, cx-supervisor, ops, finance."""
+        from django.contrib.auth.models import Group
+
+        User = get_user_model()
+        for group in Group.objects.filter(name__in=["cx_agent", "cx_supervisor", "ops", "finance"]):
+            username = group.name.replace("_", "-")
+            if not User.objects.filter(username=username).exists():
+                user = User.objects.create_user(username, f"{username}@example.com", DEMO_PASSWORD, is_staff=True)
+                user.groups.add(group)
 
     def _demo_member(self, market, products) -> Member:
         member = services.member_create(

@@ -1,0 +1,288 @@
+"""Exchanges in admin: the CX agent places one for a member, cancels one, works the request queue.
+
+Every figure comes from ``exchange.quotes.quote_build`` and every write from
+``exchange.services``; this module only collects input and shows results (docs/admin.md).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from exchange import services
+from exchange.exceptions import QuoteChanged
+from exchange.forms import StaffExchangeForm
+from exchange.models import Exchange, ExchangeLine, ExchangeRequest
+from exchange.quotes import quote_build
+from ssr_points.admin_views import reason_action_page
+from ssr_points.exceptions import PointsError
+from ssr_points.selectors import points_available
+from subscriptions.models import Member, Product
+
+
+class ExchangeLineInline(admin.TabularInline):
+    model = ExchangeLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "quantity", "unit_points", "tax_rate"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Exchange)
+class ExchangeAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "member",
+        "status",
+        "ship_now",
+        "points",
+        "total",
+        "pv",
+        "order",
+        "placed_by",
+        "created_at",
+    ]
+    list_filter = ["status", "ship_now"]
+    search_fields = ["=number", "=member__member_number"]
+    list_select_related = ["member", "order", "placed_by"]
+    raw_id_fields = ["member", "redemption", "reversal", "order", "placed_by"]
+    show_full_result_count = False
+    inlines = [ExchangeLineInline]
+    actions = ["cancel_selected"]
+    fieldsets = [
+        (None, {"fields": ["number", "member", "status", "ship_now", "order", "placed_by", "created_at"]}),
+        (
+            gettext_lazy("Confirmation figures"),
+            {
+                "fields": [
+                    "points",
+                    "subtotal_excl_tax",
+                    "exchange_fee_excl_tax",
+                    "handling_fee_excl_tax",
+                    "tax",
+                    "total",
+                    "pv",
+                    "fee_units",
+                    "charge_incl_tax",
+                ]
+            },
+        ),
+        (gettext_lazy("Ledger"), {"fields": ["redemption", "reversal", "shipped_at", "cancelled_at"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # placed through place_for_member_view → exchange_place
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_exchange_permission(self, request):
+        return request.user.has_perm("exchange.cancel_exchange")
+
+    @admin.action(
+        description=gettext_lazy("Cancel selected exchanges (points back to their lots)…"),
+        permissions=["cancel_exchange"],
+    )
+    def cancel_selected(self, request, queryset):
+        exchanges = list(queryset.select_related("member"))
+        reason = reason_action_page(
+            self,
+            request,
+            objects=exchanges,
+            action="cancel_selected",
+            title=_("Cancel exchanges"),
+            explanation=_("The points of these exchanges go back to the lots they came from, with their expiry."),
+            button=_("Cancel exchanges"),
+        )
+        if not isinstance(reason, str):
+            return reason
+        cancelled = 0
+        for exchange in exchanges:
+            if exchange.status == Exchange.Status.CANCELLED:
+                continue
+            try:
+                services.exchange_cancel(exchange=exchange, staff_user=request.user, reason=reason)
+            except PointsError as error:
+                messages.error(request, str(error))
+                continue
+            cancelled += 1
+            self.log_change(request, exchange, _("Cancelled: %(reason)s") % {"reason": reason})
+        if cancelled:
+            messages.success(request, _("%(count)d exchange(s) cancelled.") % {"count": cancelled})
+        return None
+
+    # -- place an exchange for a member: choose → seven-line confirmation → exchange_place -------
+
+    def get_urls(self):
+        return [
+            path(
+                "place-for/<int:member_id>/",
+                self.admin_site.admin_view(self.place_for_member_view),
+                name="exchange_exchange_place_for_member",
+            ),
+            *super().get_urls(),
+        ]
+
+    def place_for_member_view(self, request, member_id):
+        if not request.user.has_perm("exchange.place_exchange_for_member"):
+            raise PermissionDenied
+        member = get_object_or_404(Member.objects.select_related("market", "user"), pk=member_id)
+        request_id = request.POST.get("exchange_request") or request.GET.get("request")
+        exchange_request = (
+            ExchangeRequest.objects.filter(pk=request_id, member=member).first()
+            if request_id and str(request_id).isdigit()
+            else None
+        )
+        products = Product.objects.filter(market=member.market, is_active=True, point_cost__isnull=False).order_by(
+            "sku"
+        )
+        form = StaffExchangeForm(request.POST or None, products=products)
+        quote = None
+        if request.method == "POST" and form.is_valid() and "edit" not in request.POST:
+            lines, ship_now = form.lines(), form.cleaned_data["ship_now"]
+            key = form.cleaned_data["idempotency_key"]
+            try:
+                if "confirm" in request.POST and request.POST.get("agreed"):
+                    return self._place(request, member, lines, ship_now, key, exchange_request)
+                if "confirm" in request.POST:
+                    messages.error(request, _("Tick the box to confirm the member agreed to these figures."))
+                quote = quote_build(member=member, lines=lines, ship_now=ship_now)
+            except QuoteChanged as changed:
+                quote = changed.quote
+                messages.warning(request, str(changed))
+            except PointsError as error:
+                messages.error(request, str(error))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Place an exchange for %(member)s") % {"member": member},
+            "opts": self.opts,
+            "member_opts": Member._meta,
+            "member": member,
+            "available": points_available(member=member),
+            "form": form,
+            "quote": quote,
+            "exchange_request": exchange_request,
+        }
+        return TemplateResponse(request, "admin/exchange/exchange/place_for_member.html", context)
+
+    def _place(self, request, member, lines, ship_now, key, exchange_request):
+        already = Exchange.objects.filter(member=member, idempotency_key=key).exists()
+        exchange = services.exchange_place(
+            member=member,
+            lines=lines,
+            ship_now=ship_now,
+            idempotency_key=key,
+            expected_fingerprint=request.POST.get("fingerprint") or None,
+            staff_user=request.user,
+        )
+        if not already:
+            self.log_addition(request, exchange, _("Placed for member %(member)s") % {"member": member.member_number})
+            if exchange_request is not None:
+                services.exchange_request_handle(
+                    exchange_request=exchange_request,
+                    status=ExchangeRequest.Status.DONE,
+                    staff_user=request.user,
+                    exchange=exchange,
+                )
+        messages.success(
+            request,
+            _("Exchange %(number)s placed for %(member)s: %(points)d points.")
+            % {"number": exchange.number, "member": member, "points": exchange.points},
+        )
+        return HttpResponseRedirect(reverse("admin:exchange_exchange_change", args=[exchange.pk]))
+
+
+@admin.register(ExchangeRequest)
+class ExchangeRequestAdmin(admin.ModelAdmin):
+    """The queue of bank-transfer / direct-debit members' requests, oldest open first."""
+
+    list_display = [
+        "created_at",
+        "member_link",
+        "status",
+        "contact_phone",
+        "short_message",
+        "handled_by",
+        "exchange",
+        "place_link",
+    ]
+    list_filter = ["status"]
+    search_fields = ["=member__member_number"]
+    list_select_related = ["member", "handled_by", "exchange"]
+    raw_id_fields = ["member", "exchange", "handled_by"]
+    actions = ["mark_in_progress", "close_without_exchange"]
+
+    def get_ordering(self, request):
+        # Open first, then in progress, then done / closed; oldest first within a status.
+        queue = Case(
+            *(When(status=status, then=Value(i)) for i, status in enumerate(ExchangeRequest.Status.values)),
+            output_field=IntegerField(),
+        )
+        return [queue.asc(), "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # members send requests (exchange_request_create)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_handle_permission(self, request):
+        return request.user.has_perm("exchange.change_exchangerequest")
+
+    @admin.display(description=gettext_lazy("member"), ordering="member__member_number")
+    def member_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:subscriptions_member_change", args=[obj.member_id]), obj.member
+        )
+
+    @admin.display(description=gettext_lazy("message"))
+    def short_message(self, obj):
+        return Truncator(obj.message).chars(60)
+
+    @admin.display(description=gettext_lazy("exchange for the member"))
+    def place_link(self, obj):
+        if obj.status in (ExchangeRequest.Status.DONE, ExchangeRequest.Status.CLOSED):
+            return ""
+        url = reverse("admin:exchange_exchange_place_for_member", args=[obj.member_id])
+        return format_html('<a href="{}?{}">{}</a>', url, urlencode({"request": obj.pk}), _("Place exchange"))
+
+    def _handle(self, request, queryset, status, message):
+        count = 0
+        for exchange_request in queryset:
+            services.exchange_request_handle(exchange_request=exchange_request, status=status, staff_user=request.user)
+            self.log_change(request, exchange_request, message)
+            count += 1
+        messages.success(request, _("%(count)d request(s) updated.") % {"count": count})
+
+    @admin.action(description=gettext_lazy("Mark selected requests in progress"), permissions=["handle"])
+    def mark_in_progress(self, request, queryset):
+        self._handle(request, queryset, ExchangeRequest.Status.IN_PROGRESS, _("Marked in progress"))
+
+    @admin.action(description=gettext_lazy("Close selected requests without an exchange"), permissions=["handle"])
+    def close_without_exchange(self, request, queryset):
+        self._handle(request, queryset, ExchangeRequest.Status.CLOSED, _("Closed without exchange"))

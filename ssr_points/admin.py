@@ -1,0 +1,76 @@
+"""The ledger in admin: read-only for everyone, superusers included (docs/admin.md).
+
+Entries and allocations are only ever inserted by ``ssr_points.services``; admin can show
+them, never add, change or delete them.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from ssr_points.models import Allocation, Entry, Lot, PointAccount
+
+
+class LedgerReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PointAccount)
+class PointAccountAdmin(LedgerReadOnlyAdmin):
+    list_display = ["member", "balance", "debt", "updated_at"]
+    search_fields = ["=member__member_number"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member"]
+
+
+@admin.register(Lot)
+class LotAdmin(LedgerReadOnlyAdmin):
+    list_display = ["id", "member", "order", "amount", "remaining", "expired", "granted_at", "expires_at"]
+    search_fields = ["=member__member_number", "=order__number"]
+    list_select_related = ["member", "order"]
+    raw_id_fields = ["member", "order"]
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    fk_name = "entry"
+    extra = 0
+    can_delete = False
+    fields = ["lot", "points"]
+    readonly_fields = fields
+    verbose_name_plural = _("lots taken from (+) or given back to (−)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Entry)
+class EntryAdmin(LedgerReadOnlyAdmin):
+    list_display = ["created_at", "member", "kind", "points", "reason", "reference", "staff_user"]
+    list_filter = ["kind"]
+    search_fields = ["=member__member_number", "=reference"]
+    list_select_related = ["member", "staff_user"]
+    raw_id_fields = ["member", "lot", "order", "reverses", "staff_user"]
+    inlines = [AllocationInline]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(LedgerReadOnlyAdmin):
+    list_display = ["id", "member", "entry", "lot", "points"]
+    search_fields = ["=member__member_number"]
+    list_select_related = ["member", "entry", "lot"]
+    raw_id_fields = ["member", "entry", "lot"]

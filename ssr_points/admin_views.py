@@ -1,0 +1,170 @@
+"""Back-office pages that are not a model's changelist: the points report and the ledger check.
+
+Thin views over ``ssr_points.selectors`` and ``ssr_points.services.ledger_check``; the admin
+site mounts them (``config/admin.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ssr_points import selectors
+from ssr_points.charts import bar_chart
+from ssr_points.forms import StaffReasonForm
+from ssr_points.services import ledger_check
+from subscriptions.models import Market, Member
+
+LEDGER_CHECK_SHOWN = 500
+REPORT_TABLES = ("outstanding", "expiring", "movements")
+
+
+def _require(request, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _selected_market(request) -> Market | None:
+    markets = Market.objects.order_by("code")
+    code = request.GET.get("market")
+    return (markets.filter(code=code).first() if code else None) or markets.first()
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[list]]]:
+    """Each table as (header, rows) — the page and the CSV show the same figures."""
+    outstanding = selectors.report_points_outstanding()
+    tables = {
+        "outstanding": (
+            [_("Market"), _("Points outstanding"), _("Value of one point"), _("Value"), _("Currency")],
+            [
+                [row.market.code, row.points, row.market.point_value, row.value, row.market.currency]
+                for row in outstanding
+            ],
+        )
+    }
+    if market is None:
+        tables["expiring"] = ([], [])
+        tables["movements"] = ([], [])
+        return tables
+    expiring = selectors.report_points_expiring_by_month(market=market)
+    tables["expiring"] = (
+        [_("Month"), _("Points expiring"), _("Value")],
+        [[f"{row.month:%Y-%m}", row.points, row.points * market.point_value] for row in expiring],
+    )
+    movements = selectors.report_points_movements_by_month(market=market)
+    tables["movements"] = (
+        [_("Month"), _("Granted"), _("Adjusted"), _("Redeemed"), _("Expired"), _("Clawed back"), _("Breakage rate")],
+        [
+            [f"{r.month:%Y-%m}", r.granted, r.adjusted, r.redeemed, r.expired, r.clawed_back, _percent(r.breakage_rate)]
+            for r in movements
+        ],
+    )
+    return tables
+
+
+def points_report(request):
+    _require(request, "ssr_points.view_report")
+    market = _selected_market(request)
+    tables = _report_tables(market)
+    charts = {}
+    if market is not None:
+        months = [row[0] for row in tables["movements"][1]]
+        charts["movements"] = bar_chart(
+            categories=[m[2:] for m in months],
+            series=[
+                (_("Granted"), [row[1] for row in tables["movements"][1]]),
+                (_("Redeemed"), [row[3] for row in tables["movements"][1]]),
+                (_("Expired"), [row[4] for row in tables["movements"][1]]),
+            ],
+        )
+        charts["expiring"] = bar_chart(
+            categories=[row[0][2:] for row in tables["expiring"][1]],
+            series=[(_("Points expiring"), [row[1] for row in tables["expiring"][1]])],
+            height=220,
+        )
+    redeemed = sum(row[3] for row in tables["movements"][1])
+    expired = sum(row[4] for row in tables["movements"][1])
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Points report"),
+        "markets": Market.objects.order_by("code"),
+        "market": market,
+        "tables": tables,
+        "charts": charts,
+        "breakage_12_months": _percent(expired / (redeemed + expired) if redeemed + expired > 0 else None),
+        "generated_at": timezone.now(),
+    }
+    return TemplateResponse(request, "admin/ssr_points/points_report.html", context)
+
+
+def points_report_csv(request, table: str):
+    _require(request, "ssr_points.view_report")
+    if table not in REPORT_TABLES:
+        raise Http404
+    market = _selected_market(request)
+    header, rows = _report_tables(market)[table]
+    suffix = f"-{market.code}" if market is not None and table != "outstanding" else ""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="points-{table}{suffix}-{timezone.localdate():%Y%m%d}.csv"'
+    response.write("\ufeff")  # Excel opens UTF-8 CSV with Japanese correctly only with a BOM
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def ledger_check_view(request):
+    """Run ``ledger_check`` (all members, or the member numbers given) and show its violations."""
+    _require(request, "ssr_points.run_ledger_check")
+    context = {**admin.site.each_context(request), "title": _("Ledger check"), "ran": False}
+    if request.method == "POST":
+        numbers = request.POST.get("member_numbers", "").split()
+        member_ids = None
+        if numbers:
+            member_ids = list(Member.objects.filter(member_number__in=numbers).values_list("pk", flat=True))
+            context["unknown_numbers"] = sorted(
+                set(numbers) - set(Member.objects.filter(pk__in=member_ids).values_list("member_number", flat=True))
+            )
+        started = timezone.now()
+        violations = ledger_check(member_ids=member_ids)
+        context.update(
+            ran=True,
+            member_numbers=" ".join(numbers),
+            violations=violations[:LEDGER_CHECK_SHOWN],
+            violation_count=len(violations),
+            shown_limit=LEDGER_CHECK_SHOWN,
+            started_at=started,
+            seconds=(timezone.now() - started).total_seconds(),
+        )
+    return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
+
+
+def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
+    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
+    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST:
+        if form.is_valid():
+            return form.cleaned_data["reason"]
+        messages.error(request, _("A reason is required."))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "explanation": explanation,
+        "button": button,
+        "opts": modeladmin.opts,
+        "objects": objects,
+        "action": action,
+        "form": form,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/staff_reason_action.html", context)

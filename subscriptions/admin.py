@@ -1,0 +1,450 @@
+"""Admin for markets, products, members, subscriptions and orders (docs/admin.md).
+
+Every write that touches points goes through a service: the adjustment view calls
+``ssr_points.services.points_adjust_by_staff``, the order actions call
+``subscriptions.services.order_mark_shipped`` / ``order_mark_returned``. Subscriptions and
+orders are read-only here; they change only through those services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from exchange.models import Exchange, ExchangeRequest
+from ssr_points.admin_views import reason_action_page
+from ssr_points.exceptions import PointsError
+from ssr_points.forms import PointsAdjustmentForm
+from ssr_points.models import Entry, Lot
+from ssr_points.selectors import points_available
+from ssr_points.services import points_adjust_by_staff
+from subscriptions import services
+from subscriptions.models import (
+    Market,
+    Member,
+    Product,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionOrder,
+    SubscriptionOrderLine,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# -- markets and products (ops) ---------------------------------------------------------------
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "currency",
+        "time_zone",
+        "exchange_fee_per_100_points",
+        "handling_fee_incl_tax",
+        "free_handling_threshold_incl_tax",
+        "point_value",
+    ]
+    search_fields = ["code", "name"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "currency", "time_zone"]}),
+        (gettext_lazy("Tax"), {"fields": ["reduced_tax_rate", "standard_tax_rate"]}),
+        (
+            gettext_lazy("Fees"),
+            {"fields": ["exchange_fee_per_100_points", "handling_fee_incl_tax", "free_handling_threshold_incl_tax"]},
+        ),
+        (gettext_lazy("Points"), {"fields": ["earn_rate_schedule", "point_value"]}),
+        (gettext_lazy("Customer Experience"), {"fields": ["cx_phone", "cx_email"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # members, products and orders point at markets
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name_ja", "name_en", "price_incl_tax", "tax_rate", "pv", "point_cost", "is_active"]
+    list_filter = ["market", "is_active", "is_subscribable", "tax_rate"]
+    search_fields = ["sku", "name_ja", "name_en"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # order lines keep pointing at products; deactivate instead
+
+
+# -- members (CX) -----------------------------------------------------------------------------
+
+
+class LotInline(ReadOnlyInline):
+    model = Lot
+    verbose_name_plural = gettext_lazy("lots (open lots first, soonest expiry first)")
+    fields = ["granted_at", "expires_at", "amount", "remaining", "expired", "order"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        spent = Case(When(remaining__gt=0, then=Value(0)), default=Value(1), output_field=IntegerField())
+        return super().get_queryset(request).select_related("order").order_by(spent, "expires_at", "id")
+
+
+class EntryInline(ReadOnlyInline):
+    model = Entry
+    fk_name = "member"
+    verbose_name_plural = gettext_lazy("ledger history")
+    fields = ["created_at", "kind", "points", "reason", "reference", "staff_user"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("staff_user").order_by("-created_at", "-id")
+
+
+class SubscriptionInline(ReadOnlyInline):
+    model = Subscription
+    fields = ["status", "next_shipment_date", "months_subscribed", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OrderInline(ReadOnlyInline):
+    model = SubscriptionOrder
+    verbose_name_plural = gettext_lazy("subscription orders")
+    fields = ["number", "status", "shipment_date", "months_subscribed", "total_incl_tax", "pv", "shipped_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ExchangeInline(ReadOnlyInline):
+    model = Exchange
+    fields = ["number", "status", "ship_now", "points", "total", "placed_by", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("placed_by")
+
+
+class ExchangeRequestInline(ReadOnlyInline):
+    model = ExchangeRequest
+    fk_name = "member"
+    fields = ["created_at", "status", "message", "contact_phone", "handled_by", "exchange"]
+    readonly_fields = fields
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = [
+        "member_number",
+        "name_with_kana",
+        "email",
+        "phone",
+        "payment_method",
+        "available_points",
+        "has_active_subscription",
+    ]
+    list_filter = ["payment_method", "market"]
+    # What CX agents type. Member number and email match exactly (indexed); names and phone
+    # match anywhere (at 10M members a pg_trgm index serves them — docs/admin.md).
+    search_fields = ["=member_number", "name", "name_kana", "=user__email", "phone"]
+    search_help_text = gettext_lazy("Member number, name, name (kana), email or phone.")
+    list_select_related = ["user", "market"]
+    show_full_result_count = False
+    raw_id_fields = ["user"]
+    readonly_fields = [
+        "member_number",
+        "user",
+        "email",
+        "market",
+        "joined_at",
+        "available_points",
+        "point_balance",
+        "point_debt",
+        "ledger_links",
+    ]
+    fieldsets = [
+        (None, {"fields": ["member_number", "name", "name_kana", "email", "phone", "user"]}),
+        (gettext_lazy("Payment"), {"fields": ["payment_method", "market", "joined_at"]}),
+        (
+            gettext_lazy("SSR points"),
+            {"fields": ["available_points", "point_balance", "point_debt", "ledger_links"]},
+        ),
+    ]
+    inlines = [LotInline, EntryInline, SubscriptionInline, OrderInline, ExchangeInline, ExchangeRequestInline]
+
+    def get_queryset(self, request):
+        now = timezone.now()
+        spendable = (
+            Lot.objects.filter(member=OuterRef("pk"))
+            .spendable(at=now)
+            .values("member")
+            .annotate(points=Sum("remaining"))
+            .values("points")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("point_account")
+            .annotate(
+                points_left=Coalesce(Subquery(spendable), Value(0)) - Coalesce(F("point_account__debt"), Value(0)),
+                subscribed=Exists(
+                    Subscription.objects.filter(member=OuterRef("pk"), status=Subscription.Status.ACTIVE)
+                ),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # members join through subscriptions.services.member_create (login + point account)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger keeps pointing at the member
+
+    @admin.display(description=gettext_lazy("name (kana)"), ordering="name_kana")
+    def name_with_kana(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.name, obj.name_kana) if obj.name_kana else obj.name
+
+    @admin.display(description=gettext_lazy("email"), ordering="user__email")
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description=gettext_lazy("available points"), ordering="points_left")
+    def available_points(self, obj):
+        if hasattr(obj, "points_left"):
+            return obj.points_left
+        return points_available(member=obj)
+
+    @admin.display(description=gettext_lazy("active subscription"), boolean=True, ordering="subscribed")
+    def has_active_subscription(self, obj):
+        return obj.subscribed
+
+    @admin.display(description=gettext_lazy("recorded balance"))
+    def point_balance(self, obj):
+        account = getattr(obj, "point_account", None)
+        return account.balance if account else 0
+
+    @admin.display(description=gettext_lazy("debt from returned orders"))
+    def point_debt(self, obj):
+        account = getattr(obj, "point_account", None)
+        return account.debt if account else 0
+
+    @admin.display(description=gettext_lazy("ledger"))
+    def ledger_links(self, obj):
+        query = urlencode({"member__id__exact": obj.pk})
+        return format_html(
+            '<a href="{}?{}">{}</a> · <a href="{}?{}">{}</a>',
+            reverse("admin:ssr_points_entry_changelist"),
+            query,
+            _("all ledger entries"),
+            reverse("admin:ssr_points_lot_changelist"),
+            query,
+            _("all lots"),
+        )
+
+    # -- adjust points: form → confirmation → points_adjust_by_staff ---------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/adjust-points/",
+                self.admin_site.admin_view(self.adjust_points_view),
+                name="subscriptions_member_adjust_points",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_points_view(self, request, object_id):
+        if not request.user.has_perm("ssr_points.adjust_points"):
+            raise PermissionDenied
+        member = get_object_or_404(Member.objects.select_related("market", "user"), pk=object_id)
+        available = points_available(member=member)
+        confirming = False
+        form = PointsAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+            if "confirm" in request.POST:
+                key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
+                repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
+                try:
+                    entry = points_adjust_by_staff(
+                        member=member, points=points, reason=reason, staff_user=request.user, idempotency_key=key
+                    )
+                except PointsError as error:
+                    messages.error(request, str(error))
+                else:
+                    if not repeated:
+                        self.log_change(
+                            request,
+                            member,
+                            _("Adjusted points %(points)+d: %(reason)s")
+                            % {"points": entry.points, "reason": entry.reason},
+                        )
+                    messages.success(
+                        request,
+                        _("Points adjusted by %(points)+d for %(member)s.")
+                        % {"points": entry.points, "member": member},
+                    )
+                    return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]))
+            else:
+                confirming = True
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust points"),
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "form": form,
+            "confirming": confirming,
+            "available": available,
+            "available_after": available + form.cleaned_data["points"] if confirming else None,
+            "limit": _adjustment_limit(request.user),
+        }
+        return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
+
+
+def _adjustment_limit(user) -> int | None:
+    return None if user.has_perm("ssr_points.adjust_points_unlimited") else settings.SSR_CX_ADJUSTMENT_LIMIT
+
+
+# -- subscriptions and orders (read-only; changed through the services) ------------------------
+
+
+class SubscriptionItemInline(ReadOnlyInline):
+    model = SubscriptionItem
+    fields = ["product", "quantity"]
+    readonly_fields = fields
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = SubscriptionOrderLine
+    fields = ["product", "quantity", "unit_price_incl_tax", "tax_rate", "unit_pv", "is_reward"]
+    readonly_fields = fields
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyModelAdmin):
+    list_display = ["member", "status", "next_shipment_date", "months_subscribed", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["=member__member_number"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member"]
+    show_full_result_count = False
+    inlines = [SubscriptionItemInline]
+
+
+@admin.register(SubscriptionOrder)
+class SubscriptionOrderAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "number",
+        "member",
+        "status",
+        "shipment_date",
+        "months_subscribed",
+        "total_incl_tax",
+        "pv",
+        "shipped_at",
+        "returned_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["=number", "=member__member_number"]
+    list_select_related = ["member"]
+    raw_id_fields = ["member", "subscription"]
+    show_full_result_count = False
+    inlines = [OrderLineInline]
+    actions = ["mark_shipped", "mark_returned"]
+
+    def has_mark_order_shipped_permission(self, request):
+        return request.user.has_perm("subscriptions.mark_order_shipped")
+
+    def has_mark_order_returned_permission(self, request):
+        return request.user.has_perm("subscriptions.mark_order_returned")
+
+    @admin.action(
+        description=gettext_lazy("Mark selected orders shipped (grants their points)"),
+        permissions=["mark_order_shipped"],
+    )
+    def mark_shipped(self, request, queryset):
+        shipped = 0
+        for order in queryset.filter(status=SubscriptionOrder.Status.CREATED):
+            order = services.order_mark_shipped(order=order)
+            if order.status == SubscriptionOrder.Status.SHIPPED:
+                shipped += 1
+                self.log_change(request, order, _("Marked shipped"))
+        skipped = queryset.count() - shipped
+        messages.success(request, _("%(count)d order(s) marked shipped.") % {"count": shipped})
+        if skipped:
+            messages.warning(
+                request, _("%(count)d order(s) skipped: only created orders can ship.") % {"count": skipped}
+            )
+
+    @admin.action(
+        description=gettext_lazy("Mark selected orders returned (claws back their points)…"),
+        permissions=["mark_order_returned"],
+    )
+    def mark_returned(self, request, queryset):
+        orders = list(queryset.select_related("member"))
+        reason = reason_action_page(
+            self,
+            request,
+            objects=orders,
+            action="mark_returned",
+            title=_("Mark orders returned"),
+            explanation=_(
+                "These orders will be marked returned and the points they granted taken back. Points already "
+                "spent are taken from other lots; what they cannot cover becomes a debt the member repays "
+                "from later grants."
+            ),
+            button=_("Mark returned"),
+        )
+        if not isinstance(reason, str):
+            return reason
+        returned, skipped = 0, 0
+        for order in orders:
+            if order.status != SubscriptionOrder.Status.SHIPPED:
+                skipped += 1
+                continue
+            order = services.order_mark_returned(order=order, staff_user=request.user, reason=reason)
+            returned += 1
+            self.log_change(request, order, _("Marked returned: %(reason)s") % {"reason": reason})
+        if returned:
+            messages.success(
+                request,
+                _("%(count)d order(s) marked returned; their points were clawed back.") % {"count": returned},
+            )
+        if skipped:
+            messages.warning(
+                request, _("%(count)d order(s) skipped: only shipped orders can be returned.") % {"count": skipped}
+            )
+        return None

@@ -1,0 +1,96 @@
+"""In a real browser: a CX agent finds a bank-transfer member and places an exchange for them."""
+
+import os
+import re
+
+import pytest
+
+from exchange.models import Exchange
+from ssr_points.selectors import points_available
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium)")
+        pytest.skip(f"Debian chromium not installed at {CHROMIUM}")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="ja-JP")
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        browser.close()
+
+
+def close_db_connections():
+    """While Playwright's event loop runs, Django's connections are context-local: the ORM
+    calls of the test body have their own connection (and PostgreSQL pool), which the test
+    database teardown would find still open. Close them in that same context."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if connection.vendor == "postgresql" and connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close_pool()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_agent_finds_a_bank_transfer_member_and_places_an_exchange_for_them(
+    live_server, page, make_staff, guide_bank_member, guide_products
+):
+    from playwright.sync_api import expect
+
+    agent = make_staff("cx_agent")
+    member = guide_bank_member
+    reward = guide_products["reward"]
+
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", "pass-word-123")
+    page.click("input[type=submit]")
+    expect(page.locator("#content-main")).to_be_visible()
+
+    page.goto(f"{live_server.url}/admin/subscriptions/member/")
+    page.fill("#searchbar", "フリコミ")
+    page.press("#searchbar", "Enter")
+    page.get_by_role("link", name=member.member_number).click()
+    expect(page.locator("body")).to_contain_text("500")
+
+    page.click("#place-exchange-link")
+    page.fill(f"#id_quantity_{reward.pk}", "1")
+    page.click("input[name=review]")
+    expect(page.locator("#quote-points")).to_contain_text("42")
+    expect(page.locator("#quote-subtotal")).to_contain_text("35,567")
+    expect(page.locator("#quote-fee")).to_contain_text("1,400")
+    expect(page.locator("#quote-shipping")).to_contain_text("0")
+    expect(page.locator("#quote-tax")).to_contain_text("2,873")
+    expect(page.locator("#quote-total")).to_contain_text("38,440")
+    expect(page.locator("#quote-pv")).to_contain_text("180")
+
+    page.check("#id_agreed")
+    page.click("input[name=confirm]")
+    expect(page.locator("ul.messagelist")).to_contain_text(re.compile(r"EX-\w+"))
+
+    try:
+        exchange = Exchange.objects.get(member=member)
+        assert (exchange.points, exchange.total, exchange.placed_by_id) == (42, 38440, agent.pk)
+        assert points_available(member=member) == 458
+    finally:
+        close_db_connections()

@@ -1,0 +1,144 @@
+"""Each role can do what it should and nothing more; the ledger is read-only for everyone."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.services import points_redeem
+from subscriptions.models import Market
+
+
+def market_form(market, **changes):
+    data = {
+        "code": market.code,
+        "name": market.name,
+        "currency": market.currency,
+        "time_zone": market.time_zone,
+        "reduced_tax_rate": market.reduced_tax_rate,
+        "standard_tax_rate": market.standard_tax_rate,
+        "exchange_fee_per_100_points": market.exchange_fee_per_100_points,
+        "handling_fee_incl_tax": market.handling_fee_incl_tax,
+        "free_handling_threshold_incl_tax": market.free_handling_threshold_incl_tax,
+        "earn_rate_schedule": "[[1, 10], [4, 15], [7, 20], [10, 25], [13, 30]]",
+        "point_value": market.point_value,
+        "cx_phone": market.cx_phone,
+        "cx_email": market.cx_email,
+    }
+    return {**data, **changes}
+
+
+def test_the_migration_creates_the_four_roles(db):
+    assert set(Group.objects.values_list("name", flat=True)) >= {"cx_agent", "cx_supervisor", "ops", "finance"}
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("ops", True), ("cx_agent", False), ("finance", False)])
+def test_only_ops_change_a_markets_fee(client, make_staff, back_office_data, role, allowed):
+    market = back_office_data.market
+    client.force_login(make_staff(role))
+    url = reverse("admin:subscriptions_market_change", args=[market.pk])
+    response = client.post(url, market_form(market, exchange_fee_per_100_points=1500))
+    market.refresh_from_db()
+    if allowed:
+        assert response.status_code == 302, getattr(response, "context", None) and response.context["errors"]
+        assert market.exchange_fee_per_100_points == 1500
+    else:
+        assert response.status_code == 403
+        assert market.exchange_fee_per_100_points == 1400
+
+
+@pytest.mark.parametrize(
+    ("role", "perms", "refused"),
+    [
+        (
+            "cx_agent",
+            {
+                "subscriptions.view_member",
+                "ssr_points.adjust_points",
+                "exchange.place_exchange_for_member",
+                "exchange.cancel_exchange",
+                "subscriptions.mark_order_returned",
+            },
+            {
+                "ssr_points.adjust_points_unlimited",
+                "ssr_points.view_report",
+                "subscriptions.change_market",
+                "subscriptions.change_member",
+                "subscriptions.mark_order_shipped",
+            },
+        ),
+        (
+            "cx_supervisor",
+            {"ssr_points.adjust_points", "ssr_points.adjust_points_unlimited", "exchange.place_exchange_for_member"},
+            {"ssr_points.view_report", "subscriptions.change_market"},
+        ),
+        (
+            "ops",
+            {
+                "subscriptions.change_market",
+                "subscriptions.add_product",
+                "subscriptions.change_product",
+                "subscriptions.mark_order_shipped",
+                "ssr_points.run_ledger_check",
+            },
+            {
+                "ssr_points.adjust_points",
+                "subscriptions.view_member",
+                "exchange.place_exchange_for_member",
+                "ssr_points.view_report",
+            },
+        ),
+        (
+            "finance",
+            {
+                "ssr_points.view_report",
+                "ssr_points.run_ledger_check",
+                "ssr_points.view_entry",
+                "subscriptions.view_market",
+            },
+            {
+                "ssr_points.adjust_points",
+                "subscriptions.change_market",
+                "subscriptions.view_member",
+                "exchange.place_exchange_for_member",
+                "exchange.cancel_exchange",
+                "subscriptions.mark_order_returned",
+            },
+        ),
+    ],
+)
+def test_each_role_has_its_permissions_and_no_other(make_staff, role, perms, refused):
+    user = make_staff(role)
+    assert {perm for perm in perms if user.has_perm(perm)} == perms
+    assert {perm for perm in refused if user.has_perm(perm)} == set()
+    # No role deletes anything.
+    assert not any(perm.split(".")[1].startswith("delete_") for perm in user.get_all_permissions())
+
+
+@pytest.mark.parametrize("model", [PointAccount, Lot, Entry, Allocation])
+def test_the_ledger_is_read_only_even_for_a_superuser(client, make_staff, back_office_data, model):
+    points_redeem(member=back_office_data, points=20, reference="EX-TEST", reason="交換")  # an allocation
+    client.force_login(make_staff(superuser=True))
+    name = model._meta.model_name
+    obj = model.objects.first()
+    assert client.get(reverse(f"admin:ssr_points_{name}_add")).status_code == 403
+    change = reverse(f"admin:ssr_points_{name}_change", args=[obj.pk])
+    page = client.get(change)
+    assert page.status_code == 200 and page.context["has_change_permission"] is False
+    assert client.post(change, {}).status_code == 403
+    assert client.post(reverse(f"admin:ssr_points_{name}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+    changelist = client.get(reverse(f"admin:ssr_points_{name}_changelist"))
+    action_form = changelist.context.get("action_form")
+    assert action_form is None or "delete_selected" not in dict(action_form.fields["action"].choices)
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_finance_sees_the_ledger_but_not_members(client, make_staff, back_office_data):
+    client.force_login(make_staff("finance"))
+    assert client.get(reverse("admin:ssr_points_entry_changelist")).status_code == 200
+    assert client.get(reverse("admin:subscriptions_member_changelist")).status_code == 403
+    market = Market.objects.get()
+    assert (
+        client.get(reverse("admin:subscriptions_market_change", args=[market.pk])).context["has_change_permission"]
+        is False
+    )

@@ -218,9 +218,15 @@ AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_ip"
 # Reverse proxies in front of gunicorn that append X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 
-# Sessions: 30 minutes after the last request (sliding), then log in again.
+# Sessions: 30 minutes after the last request (sliding), then log in again. The session is
+# saved again at most once a minute (config/session_refresh.py), not on every request.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
+INSTALLED_APPS.append("config.apps.ProjectConfig")  # stamps the session at login
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "config.session_refresh.SessionRefreshMiddleware",
+)
 
 # With Redis, sessions live in the cache: no session SELECT/UPDATE on the database per request
 # (SESSION_SAVE_EVERY_REQUEST writes one each time). Redis must not evict them early:

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import random
+import time
 from importlib import import_module
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from config.session_refresh import REFRESHED_AT
 from ssr_points.models import Entry, Lot, PointAccount
 from ssr_points.services import lot_expires_at
 from subscriptions.models import Market, Member, PaymentMethod, Product, Subscription, SubscriptionItem
@@ -123,6 +125,7 @@ def sessions_create(*, hot: list[str], others: list[str], path: Path, pool: int 
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session[REFRESHED_AT] = int(time.time())
         session.create()
         return session.session_key
 

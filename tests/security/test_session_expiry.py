@@ -9,6 +9,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
+from config.session_refresh import REFRESHED_AT
 from exchange.models import Exchange
 from ssr_points.selectors import points_available
 from ssr_points.services import ledger_check
@@ -18,8 +19,28 @@ PASSWORD = "pass-word-123"
 
 def test_sessions_expire_after_thirty_idle_minutes():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # sliding: each request restarts the 30 minutes
-    assert not settings.SESSION_EXPIRE_AT_BROWSER_CLOSE or settings.SESSION_COOKIE_AGE
+    assert not settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+    assert "config.session_refresh.SessionRefreshMiddleware" in settings.MIDDLEWARE
+
+
+def test_activity_slides_the_expiry_with_one_write_a_minute(client, subscribed_member):
+    client.force_login(subscribed_member().user)
+    client.get(reverse("home"))
+    session = client.session
+    first_expiry = session.get_expiry_date()
+    refreshed_at = session[REFRESHED_AT]
+
+    client.get(reverse("home"))  # within the minute: not saved again
+    assert client.session[REFRESHED_AT] == refreshed_at
+
+    session = client.session
+    session[REFRESHED_AT] = refreshed_at - settings.SESSION_REFRESH_SECONDS  # a minute later
+    session.save()
+    client.get(reverse("home"))
+    session = client.session
+    assert session[REFRESHED_AT] >= refreshed_at
+    assert session.get_expiry_date() >= first_expiry
+    assert session.get_expiry_age() > settings.SESSION_COOKIE_AGE - 5
 
 
 def session_expire(client: Client) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "subscriptions",
     "ssr_points",
     "exchange",
+    "jobs",
+    "order_events",
 ]
 
 MIDDLEWARE = [
@@ -157,10 +160,29 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict = {}
+# The scheduled jobs (issue 4, docs/jobs.md): times are Asia/Tokyo (CELERY_TIMEZONE).
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-points": {"task": "jobs.tasks.expire_points_task", "schedule": crontab(hour=0, minute=5)},
+    "run-subscriptions": {"task": "jobs.tasks.run_subscriptions_task", "schedule": crontab(hour=1, minute=0)},
+    "sweep-grants": {"task": "jobs.tasks.sweep_grants_task", "schedule": crontab(hour=3, minute=30)},
+    "send-expiry-reminders": {"task": "jobs.tasks.send_expiry_reminders_task", "schedule": crontab(hour=9, minute=0)},
+}
+JOBS_REMINDER_DAYS = env.int("JOBS_REMINDER_DAYS", default=30)
+JOBS_GRANT_SWEEP_DAYS = env.int("JOBS_GRANT_SWEEP_DAYS", default=35)
+JOBS_RUNNING_STALE_AFTER = 3 * 60 * 60  # SQLite only: a "running" row older than this is a crashed run
+# Order events from the commerce system (order_events/): HMAC-SHA256 shared secret, clock skew.
+if PRODUCTION:
+    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET")
+else:
+    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET", default="dev-only-order-events-secret")
+ORDER_EVENTS_MAX_SKEW_SECONDS = env.int("ORDER_EVENTS_MAX_SKEW_SECONDS", default=300)
 
 # The points program.
-SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=20_000)
+# ~0.5 s of locks per batch on a small server (bench/expiry.py); the budget is 1 s.
+SSR_POINTS_EXPIRY_BATCH_SIZE = env.int("SSR_POINTS_EXPIRY_BATCH_SIZE", default=10_000)
+SSR_POINTS_GRANT_BATCH_SIZE = env.int("SSR_POINTS_GRANT_BATCH_SIZE", default=10_000)
+# Batches shrink when one held its locks longer than this, and grow back to the sizes above.
+SSR_POINTS_BATCH_LOCK_TARGET_SECONDS = env.float("SSR_POINTS_BATCH_LOCK_TARGET_SECONDS", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("ssr_points.urls")),
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
+    path("api/events/", include("order_events.urls")),  # order events from the commerce system
 ]

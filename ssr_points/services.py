@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from ssr_points.exceptions import (
@@ -34,7 +35,7 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
-from subscriptions.models import Member, SubscriptionOrder
+from subscriptions.models import Market, Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
 
@@ -467,7 +468,229 @@ def points_adjust(
         return entry
 
 
+# -- grants in bulk (the sweep) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantBatch:
+    orders: int  # orders looked at
+    lots: int  # lots granted
+    points: int
+    members: int
+    last_shipped_at: dt.datetime
+    last_order_id: int
+    seconds: float = 0.0  # how long the batch's transaction held its locks
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    orders: int
+    lots: int
+    points: int
+    members: int
+    batches: int
+    longest_batch_seconds: float = 0.0
+
+
+def _earn_percent_sql(markets: Iterable) -> str:
+    """SQL for the earn rate (%) of ``p.months_subscribed`` in the market ``mk``; from settings data only."""
+    cases = []
+    for market in markets:
+        steps = " ".join(
+            f"WHEN p.months_subscribed >= {int(month)} THEN {int(percent)}"
+            for month, percent in sorted(market.earn_rate_schedule, reverse=True)
+        )
+        cases.append(f"WHEN {int(market.pk)} THEN (CASE {steps} ELSE 0 END)")
+    return f"(CASE mk.id {' '.join(cases)} ELSE 0 END)" if cases else "0"
+
+
+def grant_statement(*, where: str) -> str:
+    """PostgreSQL: grant every shipped, not yet granted order ``o`` matching ``where``, in one statement.
+
+    Members with an open clawback debt are left out (their grant repays the debt first: the
+    per-order service does that). Parameters: those of ``where``, then entry created_at and
+    account updated_at. Returns one row (lots, points, members). Idempotent: an order that
+    has its lot already conflicts on the unique (member, order) lot index and is skipped —
+    no entry, no balance change, as the entries and balances follow the inserted lots only.
+    (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
+    a nested loop over a heap this very statement is growing. Member and account are looked
+    up per order by primary key, so a batch never hash-joins the whole member table.)
+    """
+    lot_table = Lot._meta.db_table
+    entry_table = Entry._meta.db_table
+    account_table = PointAccount._meta.db_table
+    order_table = SubscriptionOrder._meta.db_table
+    percent = _earn_percent_sql(Market.objects.order_by("pk"))
+    return f"""
+        WITH picked AS (
+            SELECT o.id, o.member_id, o.number, o.shipped_at, o.pv, o.months_subscribed,
+                   (SELECT m.market_id FROM {Member._meta.db_table} AS m WHERE m.id = o.member_id) AS market_id
+            FROM {order_table} AS o
+            WHERE o.status = 'shipped' AND ({where})
+              AND (SELECT a.debt FROM {account_table} AS a WHERE a.member_id = o.member_id) = 0
+        ), due AS (
+            SELECT p.id, p.member_id, p.number, p.shipped_at, mk.time_zone,
+                   FLOOR(p.pv * {percent} / 100)::bigint AS points
+            FROM picked AS p JOIN {Market._meta.db_table} AS mk ON mk.id = p.market_id
+        ), lots AS (
+            INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
+            SELECT member_id, id, points, points, 0, shipped_at,
+                   ((shipped_at AT TIME ZONE time_zone)::date + interval '12 months') AT TIME ZONE time_zone
+            FROM due WHERE points > 0
+            ON CONFLICT (member_id, order_id) DO NOTHING
+            RETURNING id, member_id, order_id, amount
+        ), entries AS (
+            INSERT INTO {entry_table}
+                (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
+            SELECT lots.member_id, 'grant', lots.amount, %s,
+                   '定期購入 注文 ' || due.number || ' の出荷による付与', due.number,
+                   'grant:order:' || due.id, lots.id, lots.order_id
+            FROM lots JOIN due ON due.id = lots.order_id
+        ), per_member AS (
+            SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
+        ), balances AS (
+            UPDATE {account_table} AS account
+            SET balance = account.balance + per_member.points, updated_at = %s
+            FROM per_member WHERE account.member_id = per_member.member_id
+        )
+        SELECT (SELECT COUNT(*) FROM lots), (SELECT COALESCE(SUM(points), 0) FROM per_member),
+               (SELECT COUNT(*) FROM per_member)
+    """
+
+
+def points_grant_orders_batch(
+    *, order_ids: Sequence[int], member_ids: Iterable[int] | None = None, statement: str | None = None
+) -> tuple[int, int, int, float]:
+    """Grant the given shipped orders set-based (PostgreSQL): one short transaction that locks
+    their members' accounts in member order, then grants in one statement. Orders of members
+    in debt go through ``points_grant_for_order`` one by one afterwards. ``member_ids`` (the
+    orders' members) and ``statement`` (``grant_statement(where="o.id = ANY(%s)")``) save a
+    query each when the caller has them. Returns (lots, points, members, seconds the locks
+    were held)."""
+    if not order_ids:
+        return 0, 0, 0, 0.0
+    ids = list(order_ids)
+    if member_ids is None:
+        member_ids = SubscriptionOrder.objects.filter(pk__in=ids).values_list("member_id", flat=True)
+    member_ids = sorted(set(member_ids))
+    statement = statement or grant_statement(where="o.id = ANY(%s)")
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        now = timezone.now()
+        cursor.execute(
+            f"SELECT member_id, debt FROM {PointAccount._meta.db_table} WHERE member_id = ANY(%s) "
+            f"ORDER BY member_id FOR UPDATE",
+            [member_ids],
+        )
+        indebted = [member_id for member_id, debt in cursor.fetchall() if debt > 0]
+        cursor.execute(statement, [ids, now, now])
+        lots, points, members = cursor.fetchone()
+    seconds = time.monotonic() - started
+    if indebted:
+        orders = SubscriptionOrder.objects.filter(
+            pk__in=ids, member_id__in=indebted, status=SubscriptionOrder.Status.SHIPPED
+        ).filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
+        for order in orders:
+            lot = points_grant_for_order(order=order)
+            if lot is not None:
+                lots, points, members = lots + 1, points + lot.amount, members + 1
+    return lots, int(points), members, seconds
+
+
+def points_grant_shipped_orders(
+    *,
+    shipped_from: dt.datetime,
+    shipped_to: dt.datetime | None = None,
+    batch_size: int | None = None,
+    progress=None,
+) -> GrantResult:
+    """Grant every order shipped in [``shipped_from``, ``shipped_to``] that has no grant yet.
+
+    The daily sweep behind the per-order grant task, so a lost message loses no points.
+    Orders whose PV earns nothing get no lot; the window keeps them from being looked at
+    forever. Keyset batches by (shipped_at, id); on PostgreSQL each batch is one set-based
+    statement, elsewhere ``points_grant_for_order`` per order. ``progress`` gets each batch.
+    """
+    shipped_to = shipped_to or timezone.now()
+    most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
+    batch_size = batch_size_first(most) if connection.vendor == "postgresql" else most
+    totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
+    candidates = (
+        SubscriptionOrder.objects.filter(
+            status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
+        )
+        .filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
+        .order_by("shipped_at", "pk")
+    )
+    after: tuple[dt.datetime, int] | None = None
+    statement = None
+    while True:
+        page = candidates
+        if after is not None:  # the >= bound lets the (status, shipped_at) index start at the key
+            page = page.filter(shipped_at__gte=after[0]).filter(
+                Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1])
+            )
+        rows = list(page.values_list("pk", "shipped_at", "member_id")[:batch_size])
+        if not rows:
+            break
+        ids = [pk for pk, _, _ in rows]
+        if connection.vendor == "postgresql":
+            statement = statement or grant_statement(where="o.id = ANY(%s)")
+            lots, points, members, seconds = points_grant_orders_batch(
+                order_ids=ids, member_ids=[member_id for _, _, member_id in rows], statement=statement
+            )
+        else:
+            lots = points = 0
+            granted_members = set()
+            started = time.monotonic()
+            for order in SubscriptionOrder.objects.filter(pk__in=ids).order_by("member_id", "pk"):
+                lot = points_grant_for_order(order=order)
+                if lot is not None:
+                    lots, points = lots + 1, points + lot.amount
+                    granted_members.add(order.member_id)
+            members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
+        after = (rows[-1][1], rows[-1][0])
+        if connection.vendor == "postgresql":
+            batch_size = batch_size_next(batch_size, rows=len(ids), seconds=seconds, most=most)
+        batch = GrantBatch(
+            orders=len(ids),
+            lots=lots,
+            points=points,
+            members=members,
+            last_shipped_at=after[0],
+            last_order_id=after[1],
+            seconds=seconds,
+        )
+        totals["orders"] += batch.orders
+        totals["lots"] += batch.lots
+        totals["points"] += batch.points
+        totals["members"] += batch.members
+        totals["batches"] += 1
+        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
+        if progress is not None:
+            progress(batch)
+    return GrantResult(**totals)
+
+
 # -- expiry -------------------------------------------------------------------------------------
+
+
+def batch_size_first(most: int) -> int:
+    """Start small (a cold cache, a fresh plan) and let ``batch_size_next`` grow the batches."""
+    return min(most, 1000)
+
+
+def batch_size_next(size: int, *, rows: int, seconds: float, most: int) -> int:
+    """Keep each batch's lock time near ``SSR_POINTS_BATCH_LOCK_TARGET_SECONDS`` (well under the
+    1 s budget) on a slower or busier database: shrink after a slow batch, grow back to ``most``."""
+    target = settings.SSR_POINTS_BATCH_LOCK_TARGET_SECONDS
+    if rows <= 0 or seconds <= 0:
+        return size
+    if seconds > target:
+        return max(100, min(size, int(rows * target / seconds)))
+    if seconds < target / 2:
+        return min(most, int(size * 1.5))
+    return size
 
 
 @dataclass(frozen=True)
@@ -476,6 +699,7 @@ class ExpiryBatch:
     points: int
     members: int
     last_member_id: int
+    seconds: float = 0.0  # how long the batch's transaction held its locks
 
 
 EXPIRY_REASON = "有効期限切れ"
@@ -484,18 +708,19 @@ EXPIRY_REASON = "有効期限切れ"
 def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: int) -> ExpiryBatch | None:
     """Record the expiry of due lots of the next members after ``after_member_id``, set-based.
 
-    One transaction: it locks the accounts of the members in the batch (in member order, like
-    every other writer), then records one expiry entry per lot, lowers the balances and
-    empties the lots with three statements. Returns ``None`` when no due lot is left.
+    Finds the batch's last member first (no locks), then one short transaction: it locks the
+    accounts of the members in the batch (in member order, like every other writer), then
+    records one expiry entry per lot, lowers the balances and empties the lots — on
+    PostgreSQL in a single statement (``UPDATE … RETURNING`` feeding the entry insert and the
+    balance update), elsewhere in four. Returns ``None`` when no due lot is left.
     Safe to run twice: a lot whose expiry is recorded has nothing left and is not due again.
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
     account_table = PointAccount._meta.db_table
     due = f"{lot_table}.remaining > 0 AND {lot_table}.expires_at <= %s"
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     at = connection.ops.adapt_datetimefield_value(at)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT member_id FROM {lot_table} WHERE {due} AND member_id > %s ORDER BY member_id LIMIT 1 OFFSET %s",
             [at, after_member_id, batch_size - 1],
@@ -508,9 +733,12 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
             row = cursor.fetchone()
             if row is None or row[0] is None:
                 return None
-        upto = row[0]
-        in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
-        params = [at, after_member_id, upto]
+    upto = row[0]
+    in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
+    params = [at, after_member_id, upto]
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
             f"SELECT member_id FROM {account_table} WHERE member_id IN "
@@ -518,28 +746,62 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
             params,
         )
         members = len(cursor.fetchall())
-        cursor.execute(
-            f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
-            f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
-            [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
+        if connection.vendor == "postgresql":
+            kind = str(Entry.Kind.EXPIRY)
+            cursor.execute(_expire_statement(where=in_batch), [*params, kind, now, EXPIRY_REASON, now])
+            lots, points, _ = cursor.fetchone()
+        else:
+            cursor.execute(
+                f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
+                f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
+                [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
+            )
+            lots = cursor.rowcount
+            cursor.execute(
+                f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
+                f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
+                f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
+                [now, *params],
+            )
+            cursor.execute(f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}", params)
+            points = cursor.fetchone()[0]
+            cursor.execute(
+                f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}", params
+            )
+    return ExpiryBatch(
+        lots=lots, points=int(points), members=members, last_member_id=upto, seconds=time.monotonic() - started
+    )
+
+
+def _expire_statement(*, where: str) -> str:
+    """PostgreSQL: empty the due lots matching ``where`` and record their expiry, in one statement.
+
+    Parameters: those of ``where``, then entry kind, entry created_at, reason, account updated_at.
+    Returns one row (lots, points, members).
+    """
+    lot_table = Lot._meta.db_table
+    entry_table = Entry._meta.db_table
+    account_table = PointAccount._meta.db_table
+    return f"""
+        WITH due AS (
+            SELECT id, member_id, remaining FROM {lot_table} WHERE {where}
+        ), emptied AS (
+            UPDATE {lot_table} AS lot SET expired = lot.expired + due.remaining, remaining = 0
+            FROM due WHERE lot.id = due.id
+            RETURNING lot.id, lot.member_id, due.remaining
+        ), entries AS (
+            INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id)
+            SELECT member_id, %s, -remaining, %s, %s, '', id FROM emptied
+        ), per_member AS (
+            SELECT member_id, SUM(remaining) AS points FROM emptied GROUP BY member_id
+        ), balances AS (
+            UPDATE {account_table} AS account
+            SET balance = account.balance - per_member.points, updated_at = %s
+            FROM per_member WHERE account.member_id = per_member.member_id
         )
-        lots = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
-            f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
-            f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
-            [now, *params],
-        )
-        cursor.execute(
-            f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}",
-            params,
-        )
-        points = int(cursor.fetchone()[0])
-        cursor.execute(
-            f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}",
-            params,
-        )
-    return ExpiryBatch(lots=lots, points=points, members=members, last_member_id=upto)
+        SELECT (SELECT COUNT(*) FROM emptied), (SELECT COALESCE(SUM(points), 0) FROM per_member),
+               (SELECT COUNT(*) FROM per_member)
+    """
 
 
 @dataclass(frozen=True)
@@ -548,6 +810,7 @@ class ExpiryResult:
     points: int
     members: int
     batches: int
+    longest_batch_seconds: float = 0.0
 
 
 def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> ExpiryResult:
@@ -557,15 +820,18 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
     picks up what is left. ``progress`` is called with each ``ExpiryBatch``.
     """
     at = at or timezone.now()
-    batch_size = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
-    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0}
+    most = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
+    batch_size = batch_size_first(most)
+    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     after = 0
     while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
         after = batch.last_member_id
+        batch_size = batch_size_next(batch_size, rows=batch.lots, seconds=batch.seconds, most=most)
         totals["lots"] += batch.lots
         totals["points"] += batch.points
         totals["members"] += batch.members
         totals["batches"] += 1
+        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
         if progress is not None:
             progress(batch)
     return ExpiryResult(**totals)

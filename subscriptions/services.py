@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -80,8 +82,12 @@ def order_create(
     shipment_date: dt.date,
     number: str | None = None,
     extra_lines: list[SubscriptionOrderLine] | None = None,
+    extra_charge_incl_tax: int = 0,
 ) -> SubscriptionOrder:
-    """Turn the subscription's items into an order for ``shipment_date``; months subscribed +1."""
+    """Turn the subscription's items into an order for ``shipment_date``; months subscribed +1.
+
+    ``extra_charge_incl_tax`` is added to the order total (the fees of bundled exchanges).
+    """
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
         items = list(subscription.items.select_related("product"))
@@ -106,7 +112,7 @@ def order_create(
             shipment_date=shipment_date,
             months_subscribed=subscription.months_subscribed,
             pv=sum((line.unit_pv * line.quantity for line in lines), Decimal("0")),
-            total_incl_tax=sum(line.unit_price_incl_tax * line.quantity for line in lines),
+            total_incl_tax=sum(line.unit_price_incl_tax * line.quantity for line in lines) + extra_charge_incl_tax,
         )
         for line in lines:
             line.order = order
@@ -115,7 +121,10 @@ def order_create(
 
 
 def order_mark_shipped(*, order: SubscriptionOrder, now: dt.datetime | None = None) -> SubscriptionOrder:
-    """Mark an order shipped; its points are granted by a task once this commits."""
+    """Mark an order shipped, with the bundled exchanges it carries; its points are granted
+    by a task once this commits."""
+    from exchange.models import Exchange
+    from exchange.services import exchange_mark_shipped
     from ssr_points.tasks import points_grant_for_order_task
 
     now = now or timezone.now()
@@ -125,7 +134,89 @@ def order_mark_shipped(*, order: SubscriptionOrder, now: dt.datetime | None = No
             order.status = SubscriptionOrder.Status.SHIPPED
             order.shipped_at = now
             order.save(update_fields=["status", "shipped_at"])
+            for exchange in Exchange.objects.filter(order=order, status=Exchange.Status.PLACED).order_by("pk"):
+                exchange_mark_shipped(exchange=exchange, now=now)
             transaction.on_commit(lambda: points_grant_for_order_task.delay(order.pk))
+    return order
+
+
+def orders_mark_shipped(
+    *, orders: Iterable[SubscriptionOrder], now: dt.datetime | None = None
+) -> list[SubscriptionOrder]:
+    """Staff (admin action) or fulfilment mark several orders shipped: one transaction per order,
+    so a large selection holds no lock for long; orders already shipped are left as they are."""
+    now = now or timezone.now()
+    return [order_mark_shipped(order=order, now=now) for order in orders]
+
+
+# -- subscription runs -----------------------------------------------------------------------
+
+
+def shipment_date_next(date: dt.date) -> dt.date:
+    """The same day next month, clamped to the month's end (31 Jan → 28/29 Feb)."""
+    year, month = (date.year + 1, 1) if date.month == 12 else (date.year, date.month + 1)
+    return date.replace(year=year, month=month, day=min(date.day, calendar.monthrange(year, month)[1]))
+
+
+def subscription_order_due(*, subscription: Subscription, today: dt.date) -> SubscriptionOrder | None:
+    """Turn an active subscription due on or before ``today`` into its order, then move it on.
+
+    One transaction, locks in the ledger's order (the member's point account, the
+    subscription, the bundled exchanges). The order carries the subscription's items plus
+    the reward items of the member's bundled exchanges that are placed and not yet on an
+    order (reward lines: price 0, PV 0), and their fees (each exchange's agreed
+    ``charge_incl_tax``: exchange fee + shipping) in its total; the exchanges are linked to
+    the order, so they can no longer be cancelled. The next shipment date moves on a month
+    at a time until it is after ``today`` (a run missed for days creates one order, not
+    several). Returns the new order, or ``None`` when the subscription is not (or no longer)
+    due or that date's order exists already: rerunnable.
+    """
+    from exchange.models import Exchange
+    from ssr_points.services import points_account_lock
+
+    with transaction.atomic():
+        points_account_lock(member=subscription.member)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if subscription.status != Subscription.Status.ACTIVE or subscription.next_shipment_date > today:
+            return None
+        shipment_date = subscription.next_shipment_date
+        next_date = shipment_date
+        while next_date <= today:
+            next_date = shipment_date_next(next_date)
+        order = None
+        already = (
+            SubscriptionOrder.objects.filter(subscription=subscription, shipment_date=shipment_date)
+            .exclude(status=SubscriptionOrder.Status.CANCELLED)
+            .exists()
+        )
+        if not already:  # staff may have created that date's order by hand already
+            exchanges = list(
+                Exchange.objects.select_for_update()
+                .filter(member_id=subscription.member_id, status=Exchange.Status.PLACED, ship_now=False)
+                .filter(order__isnull=True)
+                .order_by("pk")
+            )
+            reward_lines = [
+                SubscriptionOrderLine(
+                    member_id=subscription.member_id,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    unit_price_incl_tax=0,
+                    tax_rate=line.tax_rate,
+                    unit_pv=Decimal("0"),
+                    is_reward=True,
+                )
+                for exchange in exchanges
+                for line in exchange.lines.order_by("pk")
+            ]
+            order = order_create(
+                subscription=subscription,
+                shipment_date=shipment_date,
+                extra_lines=reward_lines,
+                extra_charge_incl_tax=sum(exchange.charge_incl_tax for exchange in exchanges),
+            )
+            Exchange.objects.filter(pk__in=[exchange.pk for exchange in exchanges]).update(order=order)
+        Subscription.objects.filter(pk=subscription.pk).update(next_shipment_date=next_date, updated_at=timezone.now())
     return order
 
 

@@ -122,3 +122,23 @@ class OrderFactory(factory.django.DjangoModelFactory):
     months_subscribed = 1
     pv = Decimal("180")
     total_incl_tax = 36900
+
+
+# -- issue 4: scheduled jobs -------------------------------------------------------------------
+
+
+class CreatedOrderFactory(OrderFactory):
+    """A subscription order that has not shipped yet."""
+
+    status = SubscriptionOrder.Status.CREATED
+    shipped_at = None
+
+
+class JobRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "jobs.JobRun"
+
+    kind = "expiry"
+    status = "running"
+    cutoff = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,150 @@
+"""Benchmark: the nightly expiry job against the hand-written single SQL statement.
+
+Builds on PostgreSQL (database ``ssr_bench4``, recreated) 100,000 members with 1,000,000 due
+lots and 500,000 not yet due, with their grant entries and balances; copies it
+(``CREATE DATABASE … TEMPLATE``); runs the expiry job (``jobs.services.expiry_run``) on one
+and the single statement (``UPDATE … RETURNING`` feeding the entry insert and the balance
+update) on the other; prints both times, the ratio, lots/s and the longest batch
+transaction; checks the ledger invariants and that both copies end identical.
+
+    .venv/bin/python bench/expiry.py [--members 100000] [--due 10] [--not-due 5] [--batch-size 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+import zoneinfo
+
+import psycopg
+
+from bench.database import database_clone, database_recreate, database_url, django_setup, members_build, timed
+
+JOB_DB = "ssr_bench4"
+SQL_DB = "ssr_bench4_sql"
+TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
+CUTOFF = dt.datetime(2026, 6, 1, 0, 5, tzinfo=TOKYO)
+
+# The hand-written single statement: every due lot, at once.
+SINGLE_STATEMENT = """
+WITH emptied AS (
+    UPDATE ssr_points_lot AS lot SET expired = lot.expired + lot.remaining, remaining = 0
+    FROM (SELECT id, remaining FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= %(cutoff)s) AS due
+    WHERE lot.id = due.id
+    RETURNING lot.id, lot.member_id, due.remaining
+), entries AS (
+    INSERT INTO ssr_points_entry (member_id, kind, points, created_at, reason, reference, lot_id)
+    SELECT member_id, 'expiry', -remaining, now(), '有効期限切れ', '', id FROM emptied
+), per_member AS (
+    SELECT member_id, SUM(remaining) AS points FROM emptied GROUP BY member_id
+), balances AS (
+    UPDATE ssr_points_pointaccount AS account SET balance = account.balance - per_member.points, updated_at = now()
+    FROM per_member WHERE account.member_id = per_member.member_id
+)
+SELECT (SELECT COUNT(*) FROM emptied), (SELECT SUM(points) FROM per_member), (SELECT COUNT(*) FROM per_member)
+"""
+
+
+def build(*, members: int, due: int, not_due: int) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        members_build(cursor, members=members)
+        # Time-major, like real grants: a member's lots are spread over the table.
+        cursor.execute(
+            "INSERT INTO ssr_points_lot (member_id, amount, remaining, expired, granted_at, expires_at) "
+            "SELECT m.id, x.amount, x.amount, 0, x.granted_at, x.granted_at + interval '1 year' "
+            "FROM generate_series(1, %s) AS k CROSS JOIN subscriptions_member AS m, "
+            "LATERAL (SELECT 10 + (m.id * 7 + k * 13) %% 90 AS amount, "
+            "  CASE WHEN k <= %s "
+            "  THEN timestamptz '2024-12-01 00:00+09' + make_interval(days => (k * 17 + m.id %% 9)::int) "
+            "  ELSE timestamptz '2025-07-01 00:00+09' + make_interval(days => (k * 9 + m.id %% 9)::int) END "
+            "  AS granted_at) AS x ORDER BY k, m.id",
+            [due + not_due, due],
+        )
+        cursor.execute(
+            "INSERT INTO ssr_points_entry (member_id, kind, points, created_at, reason, reference, lot_id) "
+            "SELECT member_id, 'grant', amount, granted_at, 'bench grant', '', id FROM ssr_points_lot ORDER BY id"
+        )
+        cursor.execute(
+            "UPDATE ssr_points_pointaccount AS a SET balance = s.points FROM "
+            "(SELECT member_id, SUM(remaining) AS points FROM ssr_points_lot GROUP BY member_id) AS s "
+            "WHERE a.member_id = s.member_id"
+        )
+    connection.close()
+    with psycopg.connect(database_url(JOB_DB), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def fetch(name: str, query: str) -> list[tuple]:
+    with psycopg.connect(database_url(name)) as conn:
+        return conn.execute(query).fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10, help="due lots per member")
+    parser.add_argument("--not-due", type=int, default=5, help="lots per member not yet due")
+    parser.add_argument("--batch-size", type=int, default=None)
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+
+    database_recreate(JOB_DB)
+    django_setup(JOB_DB)
+    from django.conf import settings
+    from django.db import connection
+
+    from jobs.services import expiry_run
+    from ssr_points.services import ledger_check
+
+    with timed("build (generate_series)", results):
+        build(members=args.members, due=args.due, not_due=args.not_due)
+    with timed("copy (CREATE DATABASE … TEMPLATE)", results):
+        database_clone(JOB_DB, SQL_DB)
+    due_lots = fetch(JOB_DB, f"SELECT COUNT(*) FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= '{CUTOFF}'")[
+        0
+    ][0]
+    print(f"  {args.members:,} members, {due_lots:,} due lots, {args.members * args.not_due:,} not yet due")
+
+    batch_size = args.batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
+    with timed("single statement", results), psycopg.connect(database_url(SQL_DB)) as conn:
+        started = time.monotonic()
+        single = conn.execute(SINGLE_STATEMENT, {"cutoff": CUTOFF}).fetchone()
+        conn.commit()
+        single_seconds = time.monotonic() - started
+    with timed(f"expiry job (batches of {batch_size:,} lots)", results):
+        started = time.monotonic()
+        run = expiry_run(now=CUTOFF, batch_size=batch_size)
+        job_seconds = time.monotonic() - started
+    connection.close()
+
+    print("\nresults")
+    print(f"  single statement: {single_seconds:8.2f} s  {single[0]:,} lots, {single[1]:,} points")
+    print(f"  expiry job:       {job_seconds:8.2f} s  {run.lots:,} lots, {run.points:,} points, {run.batches} batches")
+    print(f"  ratio job / single statement: {job_seconds / single_seconds:.2f} (target ≤ 1.5)")
+    print(f"  lots/s: job {run.lots / job_seconds:,.0f}, single statement {single[0] / single_seconds:,.0f}")
+    print(f"  longest batch transaction (locks held): {run.longest_batch_ms} ms (target < 1000 ms)")
+    print(f"  the single statement held its locks for {single_seconds:.2f} s")
+
+    with timed("verify"):
+        assert run.status == "succeeded", run.error
+        assert (run.lots, run.points) == (single[0], single[1]) == (due_lots, run.points)
+        balances = "SELECT member_id, balance, debt FROM ssr_points_pointaccount ORDER BY member_id"
+        assert fetch(JOB_DB, balances) == fetch(SQL_DB, balances), "the two copies differ"
+        lots = "SELECT id, remaining, expired FROM ssr_points_lot ORDER BY id"
+        assert fetch(JOB_DB, lots) == fetch(SQL_DB, lots), "the two copies' lots differ"
+        per_lot = "SELECT COUNT(*), COUNT(DISTINCT lot_id) FROM ssr_points_entry WHERE kind = 'expiry'"
+        assert fetch(JOB_DB, per_lot) == [(due_lots, due_lots)], "a lot expired twice or was missed"
+        left = f"SELECT COUNT(*) FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= '{CUTOFF}'"
+        assert fetch(JOB_DB, left) == [(0,)]
+        violations = ledger_check(at=CUTOFF)
+        assert violations == [], violations[:10]
+        print("  invariants hold: balance = Σ entries = Σ lots for every member; each due lot expired once")
+
+
+if __name__ == "__main__":
+    main()

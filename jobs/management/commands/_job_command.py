@@ -1,0 +1,45 @@
+"""What the job commands share: ``--now``, a progress bar, and the run's summary line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from jobs.models import JobRun
+
+
+def parse_now(value: str) -> dt.datetime:
+    """ISO 8601; a naive value is local time (Asia/Tokyo)."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--now must be an ISO datetime such as 2026-03-01T00:05+09:00, not {value!r}") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+class JobCommand(BaseCommand):
+    unit = "item"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--now", type=parse_now, default=None, help="The run's cutoff (ISO datetime; default: the current time)."
+        )
+
+    def progress_bar(self, options) -> tqdm:
+        return tqdm(unit=self.unit, disable=options["verbosity"] == 0, file=self.stderr._out, mininterval=1.0)
+
+    def report(self, run: JobRun) -> None:
+        if run.status == JobRun.Status.SKIPPED:
+            self.stdout.write(self.style.WARNING(f"{run.get_kind_display()}: {run.error}"))
+            return
+        cutoff = timezone.localtime(run.cutoff).isoformat()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{run.get_kind_display()} run {run.pk}: {run.get_status_display()} in {run.seconds:.1f} s — "
+                f"lots {run.lots}, points {run.points}, members {run.members}, items {run.items}, "
+                f"batches {run.batches}, longest batch {run.longest_batch_ms} ms (cutoff {cutoff})"
+            )
+        )

@@ -1,0 +1,86 @@
+"""Records of the scheduled jobs: one ``JobRun`` per run, the expiry reminders sent.
+
+``JobRun`` is small and global (a reference table, docs/scaling.md); ``ExpiryReminder`` is
+member-owned and carries ``member_id`` like every other member table.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models import Member
+
+
+class JobRun(models.Model):
+    class Kind(models.TextChoices):
+        EXPIRY = "expiry", _("Points expiry")
+        REMINDERS = "reminders", _("Expiring-soon reminders")
+        SUBSCRIPTIONS = "subscriptions", _("Subscription orders")
+        GRANTS = "grants", _("Grant sweep")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped: another run was in progress")
+        INTERRUPTED = "interrupted", _("Interrupted (the process stopped mid-run)")
+
+    kind = models.CharField(_("job"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RUNNING)
+    cutoff = models.DateTimeField(_("cutoff"), help_text=_("The run's 'now': what was due at this instant."))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    lots = models.PositiveBigIntegerField(_("lots"), default=0)
+    points = models.BigIntegerField(_("points"), default=0)
+    members = models.PositiveBigIntegerField(_("members"), default=0)
+    items = models.PositiveBigIntegerField(
+        _("items"), default=0, help_text=_("Emails sent, orders created or orders granted, by job.")
+    )
+    batches = models.PositiveIntegerField(_("batches"), default=0)
+    longest_batch_ms = models.PositiveIntegerField(_("longest batch transaction (ms)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # The last line of defence (and SQLite's only lock): one running row per job.
+            models.UniqueConstraint(fields=["kind"], condition=Q(status="running"), name="one_running_run_per_job"),
+        ]
+        indexes = [models.Index(fields=["kind", "-started_at"], name="jobrun_kind_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class ExpiryReminder(models.Model):
+    """One expiring-soon email: a member, an expiry instant, the points that expire then.
+
+    Unique per (member, expiry instant), so a member never gets a second email for the
+    same lots however often the job runs.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"))
+    points = models.PositiveBigIntegerField(_("points"))
+    claimed_at = models.DateTimeField(_("claimed at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("expiry reminder")
+        verbose_name_plural = _("expiry reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "expires_at"], name="one_reminder_per_member_and_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.points} pt → {self.expires_at:%Y-%m-%d}"

@@ -1,0 +1,296 @@
+"""The scheduled jobs: points expiry, expiring-soon reminders, subscription runs, grant sweep.
+
+Each job is a thin driver over the services that hold the rules (``ssr_points.services``,
+``subscriptions.services``) and is recorded as a ``JobRun``. Only one run of a job works at
+a time: on PostgreSQL a session advisory lock (``pg_try_advisory_lock``) decides, and a run
+that finds it taken records itself as skipped and exits; the database also refuses a
+second "running" row per job (SQLite's only lock). Every job's cutoff is "now" (or the
+``now`` given), so a missed night is caught up by the next run and a rerun changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from jobs.models import ExpiryReminder, JobRun
+from ssr_points.models import Lot
+from ssr_points.services import points_expire_due, points_grant_shipped_orders
+from subscriptions.models import Member, Subscription
+from subscriptions.services import subscription_order_due
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_MESSAGE = "Another run of this job is in progress; this run exited without doing anything."
+INTERRUPTED_MESSAGE = "The process stopped before this run finished; the next run picked up what was left."
+
+
+# -- one run at a time, every run recorded ------------------------------------------------------
+
+
+def _lock_key(kind: str) -> int:
+    return zlib.crc32(f"ssr_rewards.jobs.{kind}".encode())
+
+
+@contextmanager
+def _advisory_lock(kind: str) -> Iterator[bool]:
+    """PostgreSQL: a session-level advisory lock, held across the run's committed batches and
+    released when the run ends (or its connection dies with the process). Elsewhere: always
+    "acquired"; the one-running-row constraint is the lock."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _lock_key(kind)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool) -> JobRun:
+    started = timezone.now()
+    if acquired:
+        try:
+            with transaction.atomic():
+                leftovers = JobRun.objects.filter(kind=kind, status=JobRun.Status.RUNNING)
+                if connection.vendor != "postgresql":
+                    # No advisory lock: only a row older than the task time limit is a crashed run.
+                    leftovers = leftovers.filter(
+                        started_at__lt=started - dt.timedelta(seconds=settings.JOBS_RUNNING_STALE_AFTER)
+                    )
+                # Under the advisory lock no other run is alive: a "running" row is a crashed one.
+                leftovers.update(status=JobRun.Status.INTERRUPTED, finished_at=started, error=INTERRUPTED_MESSAGE)
+                return JobRun.objects.create(kind=kind, cutoff=cutoff, started_at=started)
+        except IntegrityError:
+            pass  # another run holds the "running" row
+    logger.warning("%s job: %s", kind, SKIPPED_MESSAGE)
+    return JobRun.objects.create(
+        kind=kind,
+        status=JobRun.Status.SKIPPED,
+        cutoff=cutoff,
+        started_at=started,
+        finished_at=started,
+        error=SKIPPED_MESSAGE,
+    )
+
+
+def job_run(*, kind: str, cutoff: dt.datetime, work: Callable[[JobRun], None]) -> JobRun:
+    """Run ``work(run)`` as the only running instance of job ``kind``, recording the run.
+
+    ``work`` updates the run's counters as it goes (saved after each batch, so staff see a
+    long run progress). A failure is recorded with its traceback and raised again.
+    """
+    with _advisory_lock(kind) as acquired:
+        run = _run_start(kind=kind, cutoff=cutoff, acquired=acquired)
+        if run.status == JobRun.Status.SKIPPED:
+            return run
+        try:
+            work(run)
+        except BaseException as error:
+            run.status = JobRun.Status.FAILED if isinstance(error, Exception) else JobRun.Status.INTERRUPTED
+            run.error = "".join(traceback.format_exception(error))[-5000:]
+            run.finished_at = timezone.now()
+            run.save()
+            raise
+        run.status = JobRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+
+
+def _batch_recorded(run: JobRun, *, lots=0, points=0, members=0, items=0, seconds=0.0) -> None:
+    run.lots += lots
+    run.points += points
+    run.members += members
+    run.items += items
+    run.batches += 1
+    run.longest_batch_ms = max(run.longest_batch_ms, round(seconds * 1000))
+    run.save(update_fields=["lots", "points", "members", "items", "batches", "longest_batch_ms"])
+
+
+# -- expiry ----------------------------------------------------------------------------------------
+
+
+def expiry_run(*, now: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> JobRun:
+    """Record the expiry of every lot whose expiry instant is at or before ``now``."""
+    cutoff = now or timezone.now()
+
+    def work(run: JobRun) -> None:
+        def on_batch(batch) -> None:
+            _batch_recorded(run, lots=batch.lots, points=batch.points, members=batch.members, seconds=batch.seconds)
+            if progress is not None:
+                progress(batch)
+
+        points_expire_due(at=cutoff, batch_size=batch_size, progress=on_batch)
+
+    return job_run(kind=JobRun.Kind.EXPIRY, cutoff=cutoff, work=work)
+
+
+# -- expiring-soon reminders -----------------------------------------------------------------------
+
+
+def reminders_due(*, now: dt.datetime, days: int):
+    """(member_id, expires_at, points) of spendable lots expiring within ``days`` of ``now``
+    that no reminder covers yet, in (member, expiry) order: one query, streamed."""
+    reminded = ExpiryReminder.objects.filter(member_id=OuterRef("member_id"), expires_at=OuterRef("expires_at"))
+    return (
+        Lot.objects.spendable(at=now)
+        .filter(expires_at__lte=now + dt.timedelta(days=days))
+        .filter(~Exists(reminded))
+        .values("member_id", "expires_at")
+        .annotate(points=Sum("remaining"))
+        .order_by("member_id", "expires_at")
+    )
+
+
+def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: dt.datetime) -> bool:
+    """Email the member that ``points`` expire at ``expires_at``, at most once per (member, expiry).
+
+    The reminder row is claimed (committed, unique) before the mail goes out, so two runs
+    can never both send it; if sending fails the claim is removed and the next run retries.
+    A run killed between claim and send leaves a claim without ``sent_at``: we would rather
+    miss one reminder than send it twice. Returns whether an email was sent.
+    """
+    if not member.user.email:
+        return False
+    try:
+        with transaction.atomic():
+            reminder = ExpiryReminder.objects.create(
+                member=member, expires_at=expires_at, points=points, claimed_at=now
+            )
+    except IntegrityError:
+        return False
+    zone = member.market.zone
+    expires_local = expires_at.astimezone(zone)
+    context = {
+        "member": member,
+        "points": points,
+        "expires_at": expires_local,
+        "last_day": (expires_local - dt.timedelta(days=1)).date(),
+        "exchange_url": settings.SITE_URL.rstrip("/") + "/exchange/",
+    }
+    try:
+        with translation.override("ja"):
+            subject = render_to_string("jobs/expiry_reminder_subject.txt", context).strip()
+            body = render_to_string("jobs/expiry_reminder_body.txt", context)
+        EmailMessage(subject=subject, body=body, to=[member.user.email]).send()
+    except Exception:
+        ExpiryReminder.objects.filter(pk=reminder.pk).delete()
+        raise
+    ExpiryReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
+    return True
+
+
+def reminders_run(
+    *, now: dt.datetime | None = None, days: int | None = None, batch_size: int = 1000, progress=None
+) -> JobRun:
+    """Email every member with points expiring within ``days`` (default 30) of ``now``: one
+    email per member and expiry date, never twice for the same lots, whatever the number of runs."""
+    cutoff = now or timezone.now()
+    days = days if days is not None else settings.JOBS_REMINDER_DAYS
+
+    def work(run: JobRun) -> None:
+        due = reminders_due(now=cutoff, days=days).iterator(chunk_size=batch_size)
+        while groups := list(itertools.islice(due, batch_size)):
+            members = Member.objects.select_related("user", "market").in_bulk({g["member_id"] for g in groups})
+            sent = points = 0
+            reached = set()
+            started = time.monotonic()
+            for group in groups:
+                try:
+                    was_sent = reminder_send(
+                        member=members[group["member_id"]],
+                        expires_at=group["expires_at"],
+                        points=group["points"],
+                        now=cutoff,
+                    )
+                except Exception:
+                    logger.exception("expiry reminder to member %s failed; the next run retries", group["member_id"])
+                    continue
+                if was_sent:
+                    sent, points = sent + 1, points + group["points"]
+                    reached.add(group["member_id"])
+            _batch_recorded(run, points=points, members=len(reached), items=sent, seconds=time.monotonic() - started)
+            if progress is not None:
+                progress(sent)
+
+    return job_run(kind=JobRun.Kind.REMINDERS, cutoff=cutoff, work=work)
+
+
+# -- subscription runs -------------------------------------------------------------------------------
+
+
+def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, progress=None) -> JobRun:
+    """Turn every active subscription due on or before today (local date of ``now``) into its
+    order, with the member's bundled exchanges; each subscription in its own transaction."""
+    cutoff = now or timezone.now()
+    today = timezone.localdate(cutoff)
+
+    def work(run: JobRun) -> None:
+        due = list(
+            Subscription.objects.filter(status=Subscription.Status.ACTIVE, next_shipment_date__lte=today)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(due), batch_size):
+            ids = due[start : start + batch_size]
+            created = 0
+            started = time.monotonic()
+            for subscription in Subscription.objects.select_related("member").filter(pk__in=ids).order_by("pk"):
+                if subscription_order_due(subscription=subscription, today=today) is not None:
+                    created += 1
+            _batch_recorded(run, members=len(ids), items=created, seconds=time.monotonic() - started)
+            if progress is not None:
+                progress(created)
+
+    return job_run(kind=JobRun.Kind.SUBSCRIPTIONS, cutoff=cutoff, work=work)
+
+
+# -- grant sweep ---------------------------------------------------------------------------------------
+
+
+def grants_sweep(
+    *, now: dt.datetime | None = None, days: int | None = None, batch_size: int | None = None, progress=None
+) -> JobRun:
+    """Grant every order shipped in the last ``days`` (default settings.JOBS_GRANT_SWEEP_DAYS)
+    that has no grant yet, so a lost task message loses no points. Orders whose PV earns
+    nothing leave the window after ``days`` instead of being looked at forever."""
+    cutoff = now or timezone.now()
+    days = days if days is not None else settings.JOBS_GRANT_SWEEP_DAYS
+
+    def work(run: JobRun) -> None:
+        def on_batch(batch) -> None:
+            _batch_recorded(
+                run,
+                lots=batch.lots,
+                points=batch.points,
+                members=batch.members,
+                items=batch.orders,
+                seconds=batch.seconds,
+            )
+            if progress is not None:
+                progress(batch)
+
+        points_grant_shipped_orders(
+            shipped_from=cutoff - dt.timedelta(days=days), shipped_to=cutoff, batch_size=batch_size, progress=on_batch
+        )
+
+    return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work)

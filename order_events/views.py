@@ -1,0 +1,94 @@
+"""HTTP endpoints for order events: JSON, HMAC-signed, idempotent by event id, answered 202.
+
+docs/api.md ("Order events over HTTP") documents the contract with a curl example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from order_events.exceptions import EventRejected
+from order_events.models import OrderEvent
+from order_events.services import event_verify, order_event_receive
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _field(payload: dict, name: str, *, required: bool = True, max_length: int = 100) -> str:
+    value = payload.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise EventRejected(400, "malformed_body", f"'{name}' must be a non-empty string of at most {max_length}.")
+    return value.strip()
+
+
+def _occurred_at(payload: dict, *, now: dt.datetime, max_skew: int) -> dt.datetime | None:
+    value = payload.get("occurred_at")
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or timezone.is_naive(moment):
+        raise EventRejected(400, "malformed_body", "'occurred_at' must be an ISO 8601 datetime with a UTC offset.")
+    if moment > now + dt.timedelta(seconds=max_skew):
+        raise EventRejected(400, "malformed_body", "'occurred_at' is in the future.")
+    return moment
+
+
+def _receive(request, kind: str) -> JsonResponse:
+    from django.conf import settings
+
+    now = timezone.now()
+    try:
+        if request.method != "POST":
+            raise EventRejected(405, "method_not_allowed", "Use POST.")
+        body = request.body
+        if len(body) > MAX_BODY_BYTES:
+            raise EventRejected(413, "body_too_large", f"The body is limited to {MAX_BODY_BYTES} bytes.")
+        event_verify(
+            timestamp=request.headers.get("X-SSR-Timestamp"),
+            signature=request.headers.get("X-SSR-Signature"),
+            body=body,
+            now=now,
+        )
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise EventRejected(400, "malformed_body", "The body must be a JSON object.") from None
+        if not isinstance(payload, dict):
+            raise EventRejected(400, "malformed_body", "The body must be a JSON object.")
+        event, created = order_event_receive(
+            event_id=_field(payload, "event_id"),
+            kind=kind,
+            member_number=_field(payload, "member_number", max_length=20),
+            order_number=_field(payload, "order_number", max_length=32),
+            occurred_at=_occurred_at(payload, now=now, max_skew=settings.ORDER_EVENTS_MAX_SKEW_SECONDS),
+            reason=_field(payload, "reason", required=False, max_length=300),
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            now=now,
+        )
+    except EventRejected as rejection:
+        return JsonResponse({"error": rejection.code, "reason": rejection.reason}, status=rejection.status)
+    return JsonResponse(
+        {"status": "accepted" if created else "duplicate", "event_id": event.event_id, "order": event.order.number},
+        status=202,
+    )
+
+
+@csrf_exempt
+def order_shipped(request):
+    return _receive(request, OrderEvent.Kind.SHIPPED)
+
+
+@csrf_exempt
+def order_returned(request):
+    return _receive(request, OrderEvent.Kind.RETURNED)

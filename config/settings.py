@@ -250,9 +250,8 @@ MIDDLEWARE.insert(
     "config.session_refresh.SessionRefreshMiddleware",
 )
 
-# With Redis, sessions live in the cache: no session SELECT/UPDATE on the database per request
-# (SESSION_SAVE_EVERY_REQUEST writes one each time). Redis must not evict them early:
-# maxmemory-policy volatile-lru or noeviction (docs/performance.md).
+# With Redis, sessions live in the cache: no session query on the database per request.
+# Redis must not evict them early: maxmemory-policy volatile-lru or noeviction.
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -42,6 +42,7 @@ def parse_args():
     parser.add_argument("--duration", type=int, default=90, help="seconds of load after the spawn")
     parser.add_argument("--hot", type=int, default=5, help="members shared by many users (contention)")
     parser.add_argument("--hot-share", type=float, default=0.5, help="share of users logged in as a hot member")
+    parser.add_argument("--think", type=float, default=0, help="mean seconds a user reads each page (0: none)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--pool-max", type=int, default=4, help="connection pool size per worker")
@@ -274,11 +275,12 @@ def main() -> None:
         print(
             f"\ngunicorn on {base_url}: {args.workers} workers × {args.threads} threads; "
             f"Locust: {args.users} users for {args.duration} s, {args.hot} hot members "
-            f"shared by {args.hot_share:.0%} of the users"
+            f"shared by {args.hot_share:.0%} of the users, think time {args.think:g} s"
         )
         locust_env = {
             **env,
             "BENCH_SESSIONS": str(sessions_file),
+            "BENCH_THINK": str(args.think),
         }
         # Warm-up (not measured): every worker imports, compiles templates, fills its pool.
         locust_run(locust_env, base_url, users=args.users, seconds=8, prefix=out / "warmup")

@@ -1,6 +1,7 @@
 """Locust users for bench/http.py: members walking the exchange wizard and placing exchanges.
 
-Each user is signed in (a session made by bench/http.py) and, without think time, walks:
+Each user is signed in (a session made by bench/http.py) and, with no think time unless
+BENCH_THINK is set, walks:
 catalogue → product → quantity 「セーブ」 → bundle 「続行」 → confirmation → agree and
 「変更を保存」 → done. A share of the users are signed in as a few "hot" members, so
 several sessions place exchanges on the same member at once (the account row lock, and the
@@ -14,6 +15,7 @@ import json
 import os
 import random
 import re
+import time
 from pathlib import Path
 
 from locust import FastHttpUser, events, task
@@ -27,6 +29,8 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 FINGERPRINT = re.compile(r'name="fingerprint" value="([^"]+)"')
 PRODUCT = re.compile(r'href="/exchange/products/(\d+)/"')
+
+THINK = float(os.environ.get("BENCH_THINK", "0"))  # mean seconds a member reads each page
 
 _user_number = iter(range(1_000_000))
 
@@ -47,6 +51,11 @@ class Member(FastHttpUser):
         self.client.cookiejar.clear()
         self.client.cookiejar.set_cookie(create_cookie("sessionid", session_key, domain="127.0.0.1", path="/"))
 
+    def think(self):
+        """A member reading the page before the next tap (0: none, the machine's capacity)."""
+        if THINK:
+            time.sleep(random.uniform(THINK / 2, THINK * 1.5))  # gevent-patched: yields
+
     def post(self, path: str, data: dict, name: str, csrf_from: str):
         data = {**data, "csrfmiddlewaretoken": field(CSRF, csrf_from)}
         return self.client.post(
@@ -64,9 +73,11 @@ class Member(FastHttpUser):
         self.products = PRODUCT.findall(catalogue.text) or self.products
         if not self.products:
             return
+        self.think()
         product = random.choice(self.products[:3])
         path = f"/exchange/products/{product}/"
         page = self.client.get(path, name="2 quantity GET")
+        self.think()
         with self.post(path, {"quantity": random.randint(1, 2), "action": "save"}, "2 quantity POST", page.text) as r:
             if r.status_code == 400:  # our input is valid: the only refusal left is "not enough points"
                 r.success()
@@ -74,7 +85,9 @@ class Member(FastHttpUser):
             if r.status_code != 302:
                 return r.failure(f"quantity: {r.status_code}")
         self.client.get("/exchange/bundle/", name="3 bundle")
+        self.think()
         page = self.client.get("/exchange/confirm/", name="4 confirm GET")
+        self.think()
         data = {"idempotency_key": field(KEY, page.text), "fingerprint": field(FINGERPRINT, page.text), "agree": "on"}
         with self.post("/exchange/confirm/", data, "5 confirm POST (place)", page.text) as r:
             if r.status_code == 302 and "/exchange/done/" in r.headers.get("Location", ""):
@@ -85,6 +98,7 @@ class Member(FastHttpUser):
             else:
                 return r.failure(f"confirm: {r.status_code}")
         self.client.get(done, name="6 done")
+        self.think()
 
     def out_of_points(self):
         """This member has spent their points (hot members do, mid-run): carry on as another one."""

@@ -210,6 +210,10 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.csp.ContentSecurityPolicyMiddleware") + 1,
+    "config.request_guard.RejectNulBytesMiddleware",  # PostgreSQL text cannot hold NUL
+)
 # No inline script anywhere ('self' only). Inline <style> only with the per-response nonce,
 # which the admin's change list uses; style="" attributes are refused.
 SECURE_CSP = {

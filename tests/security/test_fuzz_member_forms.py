@@ -153,3 +153,22 @@ def test_query_strings(setup, page, ship_now):
     before = ledger_state()
     for name in ["home", "exchange:list", "exchange:catalogue", "exchange:bundle"]:
         check(client.get(reverse(name), {"page": page, "ship_now": ship_now}), before)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/exchange/done/%00/", {}),
+        ("get", "/exchange/history/EX-%00/", {}),
+        ("post", "/exchange/history/%00/cancel/", {}),
+        ("get", "/exchange/", {"page": "1\x00"}),
+        ("get", "/admin/subscriptions/member/", {"q": "\x00"}),
+        ("post", "/exchange/request/", {"message": "x\x00"}),
+    ],
+)
+def test_nul_bytes_are_refused_before_any_query(setup, method, url, data):
+    """PostgreSQL text cannot hold NUL: such a request is a 400, never a 500."""
+    before = ledger_state()
+    response = getattr(setup["client"], method)(url, data)
+    assert response.status_code == 400
+    assert ledger_state() == before

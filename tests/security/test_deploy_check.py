@@ -12,7 +12,9 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args, **env_overrides):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "EMAIL_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "EMAIL_", "ORDER_EVENTS_"))
+    }
     env.update(env_overrides)
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -29,6 +31,7 @@ PRODUCTION_ENV = {
     "DJANGO_PRODUCTION": "1",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
     "DJANGO_ALLOWED_HOSTS": "rewards.example.com",
+    "ORDER_EVENTS_SECRET": secrets.token_urlsafe(32),
 }
 
 
@@ -38,7 +41,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "no issues" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "ORDER_EVENTS_SECRET"])
 def test_production_refuses_to_start_without_its_secret_and_hosts(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = run_manage("check", **env)

@@ -250,6 +250,7 @@ def main() -> None:
         path=sessions_file,
     )
 
+    gunicorn_log = out / "gunicorn.log"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     gunicorn = subprocess.Popen(  # noqa: S603
@@ -268,6 +269,7 @@ def main() -> None:
             "warning",
         ],
         env=env,
+        stderr=gunicorn_log.open("w"),  # refusals (400: not enough points) are logged there
     )
     prefix = out / "wizard"
     try:

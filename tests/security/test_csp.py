@@ -41,12 +41,14 @@ def test_admin_inline_style_is_allowed_by_its_nonce(superuser_client):
 
 
 def test_admin_pages_have_no_inline_script_or_handlers(superuser_client):
-    for url in [reverse("admin:index"), reverse("admin:auth_user_changelist"), reverse("admin:auth_user_add")]:
+    pages = ["admin:index", "admin:auth_user_changelist", "admin:auth_user_add", "admin:points_report"]
+    for url in [*map(reverse, pages), reverse("admin:ledger_check")]:
         response = superuser_client.get(url)
         assert response.status_code == 200
         for script in re.findall(r"<script\b[^>]*>(.*?)</script>", response.text, flags=re.S):
             assert script.strip() == "", f"inline script on {url}"
         assert not re.search(r"\son[a-z]+=", response.text), f"inline event handler on {url}"
+        assert not re.search(r"\sstyle=", response.text), f"style attribute on {url}"
 
 
 MEMBER_PAGES = ["home", "program", "subscription", "exchange:catalogue", "exchange:list", "login"]

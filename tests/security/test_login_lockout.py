@@ -63,3 +63,36 @@ def test_failures_below_the_limit_are_forgotten_after_a_success(client, login_ur
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         login(client, login_url, account, "wrong-password", MEMBER_IP)
     assert login(client, login_url, account, PASSWORD, MEMBER_IP).status_code == 302
+
+
+def test_member_number_and_email_count_as_one_account(client, db):
+    member = MemberFactory()
+    url = reverse("login")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        typed = member.member_number if i % 2 else f"  {member.user.email.upper()} "
+        login(client, url, typed, "wrong-password", ATTACKER_IP)
+    assert login(client, url, member.user.email, PASSWORD, ATTACKER_IP).status_code == 429
+    assert not is_logged_in(client)
+
+
+def test_behind_a_proxy_the_lockout_is_per_real_client(client, db, settings):
+    """With the load balancer's address in REMOTE_ADDR, the client is the last X-Forwarded-For hop."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    member = MemberFactory()
+    url = reverse("login")
+    proxy = "10.0.0.2"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            url,
+            {"username": member.member_number, "password": "wrong-password"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"1.2.3.4, {ATTACKER_IP}",  # the first entry is the attacker's to invent
+        )
+    response = client.post(
+        url,
+        {"username": member.member_number, "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=MEMBER_IP,
+    )
+    assert response.status_code == 302
+    assert is_logged_in(client)

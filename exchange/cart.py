@@ -1,12 +1,13 @@
 """The exchange wizard's cart, kept in the session between the steps.
 
-It holds only product ids, quantities and the 「今すぐ申し込む」 (apply now) choice; every
-figure is recomputed by ``quote_build`` on each page, so nothing the browser or an old page
-holds about prices, points or fees is ever used.
+It holds only product ids, quantities, the 「今すぐ申し込む」 (apply now) choice and the
+idempotency key of its confirmation; every figure is recomputed by ``quote_build`` on each
+page, so nothing the browser or an old page holds about prices, points or fees is ever used.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from exchange.quotes import MAX_QUANTITY
@@ -18,6 +19,9 @@ SESSION_KEY = "exchange_cart"
 class Cart:
     quantities: dict[int, int] = field(default_factory=dict)  # reward product id → quantity
     ship_now: bool = False
+    # The idempotency key of this cart's confirmation: issued with the first confirmation page
+    # and kept until the cart changes, so two tabs or a reload confirm with the same key.
+    key: str | None = None
 
     @classmethod
     def load(cls, session) -> Cart:
@@ -32,12 +36,18 @@ class Cart:
                 continue
             if 1 <= quantity <= MAX_QUANTITY:
                 quantities[product_id] = quantity
-        return cls(quantities=quantities, ship_now=data.get("ship_now") is True)
+        key = data.get("key")
+        try:
+            key = str(uuid.UUID(key)) if key else None
+        except (TypeError, ValueError, AttributeError):
+            key = None
+        return cls(quantities=quantities, ship_now=data.get("ship_now") is True, key=key)
 
     def save(self, session) -> None:
         session[SESSION_KEY] = {
             "quantities": {str(product_id): quantity for product_id, quantity in self.quantities.items()},
             "ship_now": self.ship_now,
+            "key": self.key,
         }
 
     @staticmethod
@@ -46,6 +56,31 @@ class Cart:
 
     def __bool__(self) -> bool:
         return bool(self.quantities)
+
+    # -- changes: each one makes the next confirmation a new request (a new key) ------------
+
+    def set_quantity(self, product_id: int, quantity: int) -> None:
+        if self.quantities.get(product_id) != quantity:
+            self.quantities[product_id] = quantity
+            self.key = None
+
+    def remove(self, product_id: int) -> None:
+        if self.quantities.pop(product_id, None) is not None:
+            self.key = None
+
+    def set_ship_now(self, ship_now: bool) -> None:
+        if self.ship_now != ship_now:
+            self.ship_now = ship_now
+            self.key = None
+
+    def confirmation_key(self, session) -> uuid.UUID:
+        """The idempotency key the confirmation page issues for this cart (new after a change)."""
+        if self.key is None:
+            self.key = str(uuid.uuid4())
+            self.save(session)
+        return uuid.UUID(self.key)
+
+    # -- for quote_build ---------------------------------------------------------------------
 
     def lines(self) -> list[tuple[int, int]]:
         """(product id, quantity) pairs for ``quote_build``."""

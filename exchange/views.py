@@ -25,6 +25,7 @@ from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellabl
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
 from exchange.models import Exchange
 from exchange.quotes import MAX_QUANTITY, Quote, active_subscription, quote_build
+from exchange.selectors import exchange_requests_recent
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
@@ -70,12 +71,13 @@ def wizard_step(view):
 
 
 def cx_page(request: HttpRequest, member: Member, form: ExchangeRequestForm | None = None, status: int = 200):
-    return render(
-        request,
-        "exchange/cx.html",
-        {"member": member, "market": member.market, "request_form": form or ExchangeRequestForm()},
-        status=status,
-    )
+    context = {
+        "member": member,
+        "market": member.market,
+        "request_form": form or ExchangeRequestForm(),
+        "exchange_requests": exchange_requests_recent(member=member),
+    }
+    return render(request, "exchange/cx.html", context, status=status)
 
 
 def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
@@ -94,7 +96,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         if not gone:
             raise
         for product_id in gone:
-            del cart.quantities[product_id]
+            cart.remove(product_id)
         cart.save(request.session)
         message = _("A product in your cart can no longer be exchanged and was taken out of it.")
         if not cart:
@@ -103,7 +105,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now)
 
 
-def points_refusal(quote: Quote, member: Member) -> str:
+def points_refusal(quote: Quote) -> str:
     """Why these points cannot be used now (negative balance, not enough points), or ''."""
     if quote.available_points < 0:
         return str(NegativeBalance(debt=-quote.available_points))
@@ -116,7 +118,7 @@ def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
     """「今すぐ申し込む」: ``?ship_now=1`` on a link, or the toggle's POST; remembered in the cart."""
     value = request.POST.get("ship_now") if request.method == "POST" else request.GET.get("ship_now")
     if value in ("0", "1"):
-        cart.ship_now = value == "1"
+        cart.set_ship_now(value == "1")
         cart.save(request.session)
         return True
     return False
@@ -154,7 +156,7 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
         "quote": quote,
         "available": available,
         "error": error,
-        "refusal": points_refusal(quote, member) if quote else "",
+        "refusal": points_refusal(quote) if quote else "",
         "market": member.market,
     }
     return render(request, "exchange/catalogue.html", context, status=status)
@@ -187,12 +189,12 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
                 chosen = min(max(chosen + (1 if action == "plus" else -1), 1), MAX_QUANTITY)
                 form = QuantityForm(initial={"quantity": chosen})
             quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
-            error = points_refusal(quote, member)
+            error = points_refusal(quote)
             if action == "save" and not error:
-                cart.quantities[product.pk] = chosen
+                cart.set_quantity(product.pk, chosen)
                 cart.save(request.session)
                 return redirect("exchange:bundle")
-            if error:
+            if error and action == "save":
                 status = 400
         else:
             status = 400
@@ -202,7 +204,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         chosen = cart.quantities.get(product.pk, 1)
         form = QuantityForm(initial={"quantity": chosen})
         quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
-        error = points_refusal(quote, member)
+        error = points_refusal(quote)
 
     if quote is None:
         quote = cart_quote(request, cart, lines=cart.lines_with(product.pk, chosen))
@@ -215,7 +217,6 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         "selection": selection,
         "cart": cart,
         "error": error,
-        "in_cart": product.pk in cart.quantities,
     }
     return render(request, "exchange/quantity.html", context, status=status)
 
@@ -237,13 +238,13 @@ def bundle(request: HttpRequest) -> HttpResponse:
         except ValueError:
             remove = None
         if remove in cart.quantities:
-            del cart.quantities[remove]
+            cart.remove(remove)
             cart.save(request.session)
             messages.info(request, _("The product was taken out of your cart."))
         return redirect("exchange:bundle")
     require_cart(cart)
     quote = cart_quote(request, cart)
-    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote, request.member)}
+    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)}
     return render(request, "exchange/bundle.html", context)
 
 
@@ -253,27 +254,37 @@ def bundle(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @wizard_step
 def confirm(request: HttpRequest) -> HttpResponse:
-    """Step 4: the guide's seven lines and the lots the points come from; step 5: agree and save."""
+    """Step 4: the guide's seven lines and the lots the points come from; step 5: agree and save.
+
+    The idempotency key belongs to the cart (``Cart.confirmation_key``): a reload, a second tab
+    or the back button show the same key, so however often and from wherever the member
+    confirms, one exchange is placed. A key that is not the cart's (a page from before the cart
+    changed) places nothing and shows the current confirmation.
+    """
     member = request.member
     cart = Cart.load(request.session)
     if request.method == "GET":
         require_cart(cart)
         quote = cart_quote(request, cart)
-        return confirm_page(request, quote, key=uuid.uuid4())
+        return confirm_page(request, quote, key=cart.confirmation_key(request.session))
 
     form = ConfirmForm(request.POST)
     form.is_valid()
-    key = form.cleaned_data.get("idempotency_key")
-    if key is not None:
-        placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=key).first()
-        if placed is not None:  # a double tap, a refresh or a second tab: the first exchange
+    posted_key = form.cleaned_data.get("idempotency_key")
+    if posted_key is not None:
+        placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=posted_key).first()
+        if placed is not None:  # a double tap, a refresh, the back button or a second tab
             return redirect("exchange:done", number=placed.number)
     require_cart(cart)
     quote = cart_quote(request, cart)
+    key = cart.confirmation_key(request.session)
+    if form.is_tampered:
+        message = _("This confirmation was out of date or altered. Please check the figures and confirm again.")
+        return confirm_page(request, quote, key=key, error=message, status=400)
+    if posted_key != key:
+        message = _("Your cart changed after this confirmation was opened. Please check the figures and confirm again.")
+        return confirm_page(request, quote, key=key, error=message)
     if not form.is_valid():
-        if form.is_tampered:
-            message = _("This confirmation was out of date or altered. Please check the figures and confirm again.")
-            return confirm_page(request, quote, key=uuid.uuid4(), error=message, status=400)
         return confirm_page(request, quote, key=key, form=form, status=400)
     try:
         exchange = exchange_place(
@@ -314,7 +325,7 @@ def confirm_page(
         "quote": quote,
         "form": form,
         "error": error,
-        "refusal": points_refusal(quote, request.member),
+        "refusal": points_refusal(quote),
     }
     return render(request, "exchange/confirm.html", context, status=status)
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from exchange.forms import ExchangeRequestForm
+from exchange.selectors import exchange_requests_recent
 from subscriptions.access import member_required
 from subscriptions.forms import MemberLoginForm, SubscriptionForm
 from subscriptions.models import Product, Subscription
@@ -76,6 +77,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
             initial["next_shipment_date"] = current.next_shipment_date
             for item in current.items.all():
                 initial[SubscriptionForm.field_name(item.product)] = item.quantity
+        initial = {SubscriptionForm.field_name(product): 0 for product in products} | initial
         form = SubscriptionForm(initial=initial, products=products)
     context = {
         "member": member,
@@ -83,5 +85,6 @@ def subscription(request: HttpRequest) -> HttpResponse:
         "subscription": current,
         "form": form,
         "request_form": ExchangeRequestForm(),
+        "exchange_requests": [] if member.pays_by_card else exchange_requests_recent(member=member),
     }
     return render(request, "subscription.html", context, status=status)

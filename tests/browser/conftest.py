@@ -1,0 +1,185 @@
+"""Playwright driving Debian's chromium against the live server, on a phone-sized viewport."""
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ssr_points.services import points_adjust
+from subscriptions.services import subscription_save
+from tests.factories import MarketFactory, MemberFactory, ProductFactory, StaffUserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+IPHONE_14 = {"width": 390, "height": 844}
+IPHONE_SE = {"width": 375, "height": 667}
+PASSWORD = "pass-word-123"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests (.ci/run installs chromium)")
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
+    # tests make between page actions are still synchronous.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A fresh phone: new cookies, iPhone 14 viewport, touch, Japanese."""
+    contexts = []
+
+    def open_phone(viewport=IPHONE_14, javascript=True):
+        context = browser.new_context(
+            viewport=viewport,
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+            locale="ja-JP",
+            timezone_id="Asia/Tokyo",
+            java_script_enabled=javascript,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.base_url = live_server.url
+        return page
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shop(transactional_db):
+    """The guide's world: two subscription products (¥36,900, PV 180) and rewards."""
+    market = MarketFactory()
+    return {
+        "market": market,
+        "sunrise": ProductFactory(
+            sku="SUB-SUNRISE", name_ja="サンライズ（30包）", name_en="Sunrise", price_incl_tax=24600, pv=Decimal("120")
+        ),
+        "menta": ProductFactory(
+            sku="SUB-MENTA",
+            name_ja="メンタバイオティクス",
+            name_en="MentaBiotics",
+            price_incl_tax=12300,
+            pv=Decimal("60"),
+        ),
+        "trial": ProductFactory(
+            sku="RW-TRIAL",
+            reward=True,
+            point_cost=42,
+            name_ja="トライアルパック",
+            name_en="Trial pack",
+            description_ja="はじめての方に",
+            description_en="For first-timers",
+        ),
+        "shaker": ProductFactory(
+            sku="RW-SHAKER", reward=True, point_cost=60, name_ja="オリジナルシェイカー", name_en="Original shaker"
+        ),
+        "kit": ProductFactory(
+            sku="RW-KIT", reward=True, point_cost=250, name_ja="ウェルネスキット", name_en="Wellness kit"
+        ),
+    }
+
+
+@pytest.fixture
+def demo_member(shop):
+    member = MemberFactory(name="山田 花子")
+    subscription_save(member=member, items={shop["sunrise"]: 1, shop["menta"]: 1})
+    staff = StaffUserFactory()
+    points_adjust(member=member, points=300, reason="キャンペーン", staff_user=staff)
+    points_adjust(member=member, points=200, reason="お詫び", staff_user=staff)
+    return member
+
+
+def log_in(page, member):
+    page.goto(page.base_url + "/login/")
+    page.get_by_label("会員番号またはメールアドレス").fill(member.member_number)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(page.base_url + "/")
+
+
+def shoot(page, name: str, *, focus: str | None = None) -> Path:
+    """Save what the phone shows (``name.png``, the sticky bar where the thumb is) and the whole
+    page (``name-full.png``) under test-artifacts/screens/. ``focus`` scrolls an element into view."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
+    if focus:
+        page.locator(focus).first.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 12)")
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.evaluate("window.scrollTo(0, 0)")
+    return path
+
+
+def check_page(page):
+    """What every page must satisfy: axe wcag2a/wcag2aa clean, no inline script or style (a
+    strict CSP is coming), no sideways scrolling, tap targets of at least 44 px."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    inline = page.evaluate(
+        """() => [...document.querySelectorAll('script:not([src]), style, [style]')]
+            .filter(el => el.tagName !== 'SCRIPT' && el.tagName !== 'STYLE' ? el.getAttribute('style') !== '' : true)
+            .map(el => el.outerHTML.slice(0, 120))"""
+    )
+    assert inline == []  # empty style="" attributes come from the screenshot tooling, not the server
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    assert results.violations_count == 0, results.generate_report()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    tappable = ".btn, button, input:not([type=hidden]), select, summary, .mainnav a, .product"
+    small = page.evaluate(
+        """(tappable) => [...document.querySelectorAll(tappable)]
+            .filter(el => el.offsetParent !== null)
+            .map(el => [
+                el.outerHTML.slice(0, 80),
+                // a checkbox is tapped through its label as well
+                Math.max(
+                    el.getBoundingClientRect().height,
+                    ...[...(el.labels || [])].map(label => label.getBoundingClientRect().height),
+                ),
+            ])
+            .filter(([, height]) => height < 44)""",
+        tappable,
+    )
+    assert small == [], small
+
+
+def figures(page) -> dict[str, str]:
+    cells = page.locator("[data-figure]")
+    return {
+        cells.nth(i).get_attribute("data-figure"): re.sub(r"\s+", " ", cells.nth(i).inner_text()).strip()
+        for i in range(cells.count())
+    }
+
+
+def read(page) -> str:
+    """The main content as a member reads it, whitespace collapsed."""
+    return re.sub(r"\s+", " ", page.inner_text("main")).strip()

@@ -4,9 +4,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/events/", include("order_events.urls")),  # order events from the commerce system
     # The member back office and the exchange wizard (issue 3).
     path("", include("ssr_points.urls")),
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
-    path("api/events/", include("order_events.urls")),  # order events from the commerce system
 ]

@@ -36,7 +36,7 @@ class JobRun(models.Model):
     points = models.BigIntegerField(_("points"), default=0)
     members = models.PositiveBigIntegerField(_("members"), default=0)
     items = models.PositiveBigIntegerField(
-        _("items"), default=0, help_text=_("Emails sent, orders created or orders granted, by job.")
+        _("items"), default=0, help_text=_("Emails sent, orders created or orders looked at, by job.")
     )
     batches = models.PositiveIntegerField(_("batches"), default=0)
     longest_batch_ms = models.PositiveIntegerField(_("longest batch transaction (ms)"), default=0)

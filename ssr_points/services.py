@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -477,8 +478,6 @@ class GrantBatch:
     lots: int  # lots granted
     points: int
     members: int
-    last_shipped_at: dt.datetime
-    last_order_id: int
     seconds: float = 0.0  # how long the batch's transaction held its locks
 
 
@@ -514,7 +513,10 @@ def grant_statement(*, where: str) -> str:
     no entry, no balance change, as the entries and balances follow the inserted lots only.
     (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
     a nested loop over a heap this very statement is growing. Member and account are looked
-    up per order by primary key, so a batch never hash-joins the whole member table.)
+    up per order by primary key, so a batch never hash-joins the whole member table; the
+    entries join the inserted lots to their orders by primary key too — joined to the
+    ``due`` CTE instead, whose size the planner cannot estimate, it became a nested loop
+    of CTE scans, quadratic in the batch size.)
     """
     lot_table = Lot._meta.db_table
     entry_table = Entry._meta.db_table
@@ -543,9 +545,9 @@ def grant_statement(*, where: str) -> str:
             INSERT INTO {entry_table}
                 (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
             SELECT lots.member_id, 'grant', lots.amount, %s,
-                   '定期購入 注文 ' || due.number || ' の出荷による付与', due.number,
-                   'grant:order:' || due.id, lots.id, lots.order_id
-            FROM lots JOIN due ON due.id = lots.order_id
+                   '定期購入 注文 ' || o.number || ' の出荷による付与', o.number,
+                   'grant:order:' || o.id, lots.id, lots.order_id
+            FROM lots JOIN {order_table} AS o ON o.id = lots.order_id
         ), per_member AS (
             SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
         ), balances AS (
@@ -608,8 +610,10 @@ def points_grant_shipped_orders(
 
     The daily sweep behind the per-order grant task, so a lost message loses no points.
     Orders whose PV earns nothing get no lot; the window keeps them from being looked at
-    forever. Keyset batches by (shipped_at, id); on PostgreSQL each batch is one set-based
-    statement, elsewhere ``points_grant_for_order`` per order. ``progress`` gets each batch.
+    forever. The candidates come from one streamed query in member order, so a member's
+    orders fall into one batch and each account is locked and updated once per sweep; on
+    PostgreSQL each batch is one set-based statement, elsewhere ``points_grant_for_order``
+    per order. ``progress`` gets each batch.
     """
     shipped_to = shipped_to or timezone.now()
     most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
@@ -620,24 +624,17 @@ def points_grant_shipped_orders(
             status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
         )
         .filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
-        .order_by("shipped_at", "pk")
+        .order_by("member_id", "pk")
+        .values_list("pk", "member_id")
+        .iterator(chunk_size=most)
     )
-    after: tuple[dt.datetime, int] | None = None
     statement = None
-    while True:
-        page = candidates
-        if after is not None:  # the >= bound lets the (status, shipped_at) index start at the key
-            page = page.filter(shipped_at__gte=after[0]).filter(
-                Q(shipped_at__gt=after[0]) | Q(shipped_at=after[0], pk__gt=after[1])
-            )
-        rows = list(page.values_list("pk", "shipped_at", "member_id")[:batch_size])
-        if not rows:
-            break
-        ids = [pk for pk, _, _ in rows]
+    while rows := list(itertools.islice(candidates, batch_size)):
+        ids = [pk for pk, _ in rows]
         if connection.vendor == "postgresql":
             statement = statement or grant_statement(where="o.id = ANY(%s)")
             lots, points, members, seconds = points_grant_orders_batch(
-                order_ids=ids, member_ids=[member_id for _, _, member_id in rows], statement=statement
+                order_ids=ids, member_ids=[member_id for _, member_id in rows], statement=statement
             )
         else:
             lots = points = 0
@@ -649,7 +646,6 @@ def points_grant_shipped_orders(
                     lots, points = lots + 1, points + lot.amount
                     granted_members.add(order.member_id)
             members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
-        after = (rows[-1][1], rows[-1][0])
         if connection.vendor == "postgresql":
             batch_size = batch_size_next(batch_size, rows=len(ids), seconds=seconds, most=most)
         batch = GrantBatch(
@@ -657,8 +653,6 @@ def points_grant_shipped_orders(
             lots=lots,
             points=points,
             members=members,
-            last_shipped_at=after[0],
-            last_order_id=after[1],
             seconds=seconds,
         )
         totals["orders"] += batch.orders

@@ -149,3 +149,14 @@ def test_batches_start_small_shrink_after_one_held_its_locks_too_long_and_grow_b
     assert batch_size_next(7_500, rows=7_500, seconds=0.1, most=10_000) == 10_000
     assert batch_size_next(8_000, rows=8_000, seconds=0.4, most=10_000) == 8_000
     assert batch_size_next(200, rows=200, seconds=30.0, most=10_000) == 100
+
+
+def test_staff_see_the_jobs_in_japanese():
+    from django.utils import translation
+
+    from order_events.models import OrderEvent
+
+    with translation.override("ja"):
+        assert str(JobRun._meta.verbose_name_plural) == "ジョブ実行"
+        assert str(JobRun.Status.SKIPPED.label) == "スキップ（別の実行が進行中）"
+        assert str(OrderEvent._meta.verbose_name) == "注文イベント"

@@ -1,7 +1,6 @@
-"""Forms of the exchange app: what the member or a CX agent may type, validated on the server.
+"""Forms of the exchange wizard and of staff placing an exchange: what may be typed, validated on the server.
 
-They only collect input; ``quote_build`` and the services decide.
-"""
+They only collect input; ``quote_build`` and the services decide."""
 
 from __future__ import annotations
 

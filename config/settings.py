@@ -5,10 +5,12 @@ needs nothing but Python. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQ
 Redis broker; ``DJANGO_PRODUCTION=1`` turns on the production hardening.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,7 +24,10 @@ if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION:
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+else:
+    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -66,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -127,7 +133,14 @@ STORAGES = {
 
 MAILERS = {
     "default": {
-        "BACKEND": env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"),
+        "BACKEND": env.str(
+            "EMAIL_BACKEND",
+            default=(
+                "django.core.mail.backends.smtp.EmailBackend"
+                if PRODUCTION
+                else "django.core.mail.backends.console.EmailBackend"
+            ),
+        ),
         "OPTIONS": env.json("EMAIL_OPTIONS", default={}),
     }
 }
@@ -191,3 +204,63 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# -- Security: CSP, login brute force, session lifetime (docs/security.md) ---------------------
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.csp.ContentSecurityPolicyMiddleware") + 1,
+    "config.request_guard.RejectNulBytesMiddleware",  # PostgreSQL text cannot hold NUL
+)
+# No inline script anywhere ('self' only). Inline <style> only with the per-response nonce,
+# which the admin's change list uses; style="" attributes are refused.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# django-axes: lock out an (account, IP) pair after repeated failures. Keyed by the pair, an
+# attacker elsewhere cannot lock a member out by typing their member number.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# First: refuses locked-out pairs before any backend checks a password.
+AUTHENTICATION_BACKENDS = ["config.login_protection.AxesHttpLoginBackend", *AUTHENTICATION_BACKENDS]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "config.login_protection.login_identifier"
+AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_ip"
+# Reverse proxies in front of gunicorn that append X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+
+# Sessions: 30 minutes after the last request (sliding), then log in again. The session is
+# saved again at most once a minute (config/session_refresh.py), not on every request.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
+SESSION_REFRESH_SECONDS = 60
+INSTALLED_APPS.append("config.apps.ProjectConfig")  # stamps the session at login
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "config.session_refresh.SessionRefreshMiddleware",
+)
+
+# With Redis, sessions live in the cache: no session query on the database per request.
+# Redis must not evict them early: maxmemory-policy volatile-lru or noeviction.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_REDIS_URL", default=REDIS_URL),
+        }
+    }
+    SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cache")

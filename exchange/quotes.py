@@ -16,12 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import lots_open, points_available
-from subscriptions.models import Market, Member, Product, Subscription
+from subscriptions.models import Market, Member, Product, Subscription, SubscriptionItem
 
 MAX_QUANTITY = 99
 POINTS_PER_FEE_UNIT = 100
@@ -152,13 +153,22 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
 
 
 def active_subscription(*, member: Member) -> Subscription:
-    subscription = (
-        Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE)
-        .prefetch_related("items__product")
-        .first()
-    )
+    """The member's active subscription with its items and their products (two queries).
+
+    Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
+    an exchange loads the member afresh inside its transaction, so it always quotes against
+    the current subscription.
+    """
+    subscription = getattr(member, "_active_subscription", None)
+    if subscription is None:
+        subscription = (
+            Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE)
+            .prefetch_related(Prefetch("items", queryset=SubscriptionItem.objects.select_related("product")))
+            .first()
+        )
     if subscription is None or not subscription.items.all():
         raise NoActiveSubscription()
+    member._active_subscription = subscription
     return subscription
 
 

@@ -10,6 +10,22 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 
+class ReadOnlyAdminMixin:
+    """Shown in admin, never added, changed or deleted there: services write these rows.
+
+    For model admins and inlines alike (``obj`` is optional in both signatures).
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SSRAdminSite(admin.AdminSite):
     site_header = _("SSR Rewards back office")
     site_title = _("SSR Rewards back office")

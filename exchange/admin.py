@@ -19,6 +19,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.admin import ReadOnlyAdminMixin
 from exchange import services
 from exchange.exceptions import QuoteChanged
 from exchange.forms import StaffExchangeForm
@@ -30,25 +31,17 @@ from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product
 
 
-class ExchangeLineInline(admin.TabularInline):
+class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ExchangeLine
     extra = 0
     can_delete = False
     fields = ["product", "quantity", "unit_points", "tax_rate"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Exchange)
-class ExchangeAdmin(admin.ModelAdmin):
+class ExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Placed through place_for_member_view → exchange_place; cancelled by its action.
     list_display = [
         "number",
         "member",
@@ -88,15 +81,6 @@ class ExchangeAdmin(admin.ModelAdmin):
         ),
         (gettext_lazy("Ledger"), {"fields": ["redemption", "reversal", "shipped_at", "cancelled_at"]}),
     ]
-
-    def has_add_permission(self, request):
-        return False  # placed through place_for_member_view → exchange_place
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_cancel_exchange_permission(self, request):
         return request.user.has_perm("exchange.cancel_exchange")
@@ -215,7 +199,8 @@ class ExchangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExchangeRequest)
-class ExchangeRequestAdmin(admin.ModelAdmin):
+class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Members send requests (exchange_request_create); staff handle them with the actions.
     """The queue of bank-transfer / direct-debit members' requests, oldest open first."""
 
     list_display = [
@@ -241,15 +226,6 @@ class ExchangeRequestAdmin(admin.ModelAdmin):
             output_field=IntegerField(),
         )
         return [queue.asc(), "created_at"]
-
-    def has_add_permission(self, request):
-        return False  # members send requests (exchange_request_create)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_handle_permission(self, request):
         return request.user.has_perm("exchange.change_exchangerequest")

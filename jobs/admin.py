@@ -2,22 +2,12 @@
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin
 from jobs.models import ExpiryReminder, JobRun
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(JobRun)
-class JobRunAdmin(ReadOnlyAdmin):
+class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "kind",
         "status",
@@ -36,7 +26,7 @@ class JobRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExpiryReminder)
-class ExpiryReminderAdmin(ReadOnlyAdmin):
+class ExpiryReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["member", "expires_at", "points", "claimed_at", "sent_at"]
     search_fields = ["member__member_number", "member__name", "member__user__email"]
     raw_id_fields = ["member"]

@@ -1,20 +1,12 @@
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin
 from order_events.models import OrderEvent
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["event_id", "kind", "order", "occurred_at", "received_at"]
     list_filter = ["kind"]
     search_fields = ["event_id", "order__number", "member__member_number"]
     raw_id_fields = ["member", "order"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -7,20 +7,12 @@ them, never add, change or delete them.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdminMixin
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 
 
-class LedgerReadOnlyAdmin(admin.ModelAdmin):
+class LedgerReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PointAccount)
@@ -39,7 +31,7 @@ class LotAdmin(LedgerReadOnlyAdmin):
     raw_id_fields = ["member", "order"]
 
 
-class AllocationInline(admin.TabularInline):
+class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Allocation
     fk_name = "entry"
     extra = 0
@@ -47,15 +39,6 @@ class AllocationInline(admin.TabularInline):
     fields = ["lot", "points"]
     readonly_fields = fields
     verbose_name_plural = _("lots taken from (+) or given back to (−)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Entry)

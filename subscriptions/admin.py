@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.admin import ReadOnlyAdminMixin
 from exchange.models import Exchange, ExchangeRequest
 from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
@@ -42,18 +43,9 @@ from subscriptions.models import (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # -- markets and products (ops) ---------------------------------------------------------------
@@ -342,19 +334,8 @@ class OrderLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyModelAdmin):
+class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["member", "status", "next_shipment_date", "months_subscribed", "created_at"]
     list_filter = ["status"]
     search_fields = ["=member__member_number"]
@@ -365,7 +346,7 @@ class SubscriptionAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(SubscriptionOrder)
-class SubscriptionOrderAdmin(ReadOnlyModelAdmin):
+class SubscriptionOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "member",

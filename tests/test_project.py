@@ -29,3 +29,16 @@ def test_demo_data_loads_twice_with_points_in_several_lots(db, capsys, django_ca
 def test_system_check_passes(language, settings, db):
     settings.LANGUAGE_CODE = language
     call_command("check", fail_level="WARNING")
+
+
+def test_code_is_ruff_clean():
+    """Lint and format are part of the suite, so CI refuses code that drifts from the style."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    ruff = Path(sys.executable).with_name("ruff")
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([str(ruff), *args], cwd=root, capture_output=True, text=True, check=False)  # noqa: S603
+        assert result.returncode == 0, result.stdout + result.stderr

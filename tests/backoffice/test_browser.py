@@ -1,6 +1,5 @@
 """In a real browser: a CX agent finds a bank-transfer member and places an exchange for them."""
 
-import os
 import re
 
 import pytest
@@ -8,34 +7,13 @@ import pytest
 from exchange.models import Exchange
 from ssr_points.selectors import points_available
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
 
 @pytest.fixture
-def page(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests (apt-get install chromium)")
-        pytest.skip(f"Debian chromium not installed at {CHROMIUM}")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ja-JP")
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        browser.close()
+def page(browser):
+    context = browser.new_context(locale="ja-JP")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def close_db_connections():

@@ -1,6 +1,5 @@
 """Playwright driving Debian's chromium against the live server, on a phone-sized viewport."""
 
-import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -11,42 +10,10 @@ from ssr_points.services import points_adjust
 from subscriptions.services import subscription_save
 from tests.factories import MarketFactory, MemberFactory, ProductFactory, StaffUserFactory
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 IPHONE_14 = {"width": 390, "height": 844}
 IPHONE_SE = {"width": 375, "height": 667}
 PASSWORD = "pass-word-123"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests (.ci/run installs chromium)")
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
-    # tests make between page actions are still synchronous.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -36,3 +36,7 @@ class QuoteChanged(ExchangeError):
 
 class NotCancellable(ExchangeError):
     default_message = _("Exchange %(number)s can no longer be cancelled: it has shipped or is being prepared.")
+
+
+class NotShippable(ExchangeError):
+    default_message = _("Exchange %(number)s was cancelled and cannot ship.")

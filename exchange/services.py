@@ -9,7 +9,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from exchange.exceptions import NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
+from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import Quote, quote_build
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
@@ -141,7 +141,7 @@ def exchange_mark_shipped(*, exchange: Exchange, now: dt.datetime | None = None)
             exchange.shipped_at = now
             exchange.save(update_fields=["status", "shipped_at"])
         elif exchange.status == Exchange.Status.CANCELLED:
-            raise NotCancellable(number=exchange.number)
+            raise NotShippable(number=exchange.number)
     return exchange
 
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from exchange.exceptions import NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
+from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.models import Exchange
 from exchange.quotes import quote_build
 from exchange.services import exchange_cancel, exchange_mark_shipped, exchange_place
@@ -100,3 +100,14 @@ def test_points_cannot_expire_between_placing_and_shipping(guide_member, guide_c
     assert exchange.redemption.points == -42  # redeemed at placement: nothing left to expire
     assert Entry.objects.get(kind=Entry.Kind.EXPIRY).points == -458
     assert_ledger_ok(at=timezone.now() + dt.timedelta(days=400))
+
+
+def test_a_cancelled_exchange_cannot_ship(guide_member, guide_catalogue, assert_ledger_ok):
+    exchange = exchange_cancel(exchange=place(guide_member, guide_catalogue["reward"]))
+    with pytest.raises(NotShippable) as excinfo:
+        exchange_mark_shipped(exchange=exchange)
+    assert exchange.number in str(excinfo.value)
+    exchange.refresh_from_db()
+    assert (exchange.status, exchange.shipped_at) == (Exchange.Status.CANCELLED, None)
+    assert points_available(member=guide_member) == 500
+    assert_ledger_ok()

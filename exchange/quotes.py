@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
-from ssr_points.selectors import lots_open, points_available
+from ssr_points.selectors import lots_open, points_debt
 from subscriptions.models import Market, Member, Product, Subscription, SubscriptionItem
 
 MAX_QUANTITY = 99
@@ -216,7 +216,9 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
     # of a cent-less split into the subtotal so that subtotal + shipping + tax = total.
     subtotal_excl_tax = total - tax - handling_fee_excl_tax
 
-    available = points_available(member=member, at=at)
+    # One read of the open lots serves both the balance and the lots the points come from.
+    open_lots = list(lots_open(member=member, at=at))
+    available = sum(lot.remaining for lot in open_lots) - points_debt(member=member)
     return Quote(
         market=market,
         ship_now=ship_now,
@@ -235,15 +237,15 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
         total=total,
         pv=sum((line.pv for line in all_lines), Decimal("0")),
         available_points=available,
-        lot_uses=_lot_uses(member=member, points=points, at=at),
+        lot_uses=_lot_uses(open_lots, points=points),
     )
 
 
-def _lot_uses(*, member: Member, points: int, at: dt.datetime) -> tuple[LotUse, ...]:
-    """The lots (FIFO by expiry) the points would come from, for the confirmation page."""
+def _lot_uses(open_lots: list[Lot], *, points: int) -> tuple[LotUse, ...]:
+    """The lots (already FIFO by expiry) the points would come from, for the confirmation page."""
     uses = []
     left = points
-    for lot in lots_open(member=member, at=at):
+    for lot in open_lots:
         if left <= 0:
             break
         take = min(lot.remaining, left)

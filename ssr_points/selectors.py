@@ -21,8 +21,12 @@ def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
     """
     at = at or timezone.now()
     left = Lot.objects.filter(member_id=member.pk).spendable(at=at).aggregate(s=Sum("remaining"))["s"] or 0
-    debt = PointAccount.objects.filter(member_id=member.pk).values_list("debt", flat=True).first() or 0
-    return left - debt
+    return left - points_debt(member=member)
+
+
+def points_debt(*, member: Member) -> int:
+    """Points the member owes from returned orders (repaid first by incoming points)."""
+    return PointAccount.objects.filter(member_id=member.pk).values_list("debt", flat=True).first() or 0
 
 
 def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]:

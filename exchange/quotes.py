@@ -16,12 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
-from ssr_points.selectors import lots_open, points_debt
+from ssr_points.selectors import points_spendable
 from subscriptions.models import Market, Member, Product, Subscription, SubscriptionItem
 
 MAX_QUANTITY = 99
@@ -152,24 +151,25 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
     return sorted(cleaned, key=lambda pair: pair[0].sku)
 
 
-def active_subscription(*, member: Member) -> Subscription:
-    """The member's active subscription with its items and their products (two queries).
+def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
+    """The items of the member's active subscription, each with its subscription and product,
+    in one query; ``NoActiveSubscription`` when there is none or it has no items.
 
     Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
     an exchange loads the member afresh inside its transaction, so it always quotes against
     the current subscription.
     """
-    subscription = getattr(member, "_active_subscription", None)
-    if subscription is None:
-        subscription = (
-            Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE)
-            .prefetch_related(Prefetch("items", queryset=SubscriptionItem.objects.select_related("product")))
-            .first()
+    items = getattr(member, "_active_subscription_items", None)
+    if items is None:
+        items = list(
+            SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
+            .select_related("subscription", "product")
+            .order_by("pk")
         )
-    if subscription is None or not subscription.items.all():
+    if not items:
         raise NoActiveSubscription()
-    member._active_subscription = subscription
-    return subscription
+    member._active_subscription_items = items
+    return items
 
 
 def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None = None) -> Quote:
@@ -182,16 +182,12 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
     """
     at = at or timezone.now()
     market = member.market
-    subscription = active_subscription(member=member)
+    items = active_subscription_items(member=member)
     rewards = [
         QuoteLine(product, quantity, is_reward=True)
         for product, quantity in reward_lines_clean(member=member, lines=lines)
     ]
-    subscription_lines = (
-        []
-        if ship_now
-        else [QuoteLine(item.product, item.quantity, is_reward=False) for item in subscription.items.all()]
-    )
+    subscription_lines = [] if ship_now else [QuoteLine(item.product, item.quantity, is_reward=False) for item in items]
     all_lines = tuple(subscription_lines + rewards)
 
     points = sum(line.points for line in rewards)
@@ -217,8 +213,7 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
     subtotal_excl_tax = total - tax - handling_fee_excl_tax
 
     # One read of the open lots serves both the balance and the lots the points come from.
-    open_lots = list(lots_open(member=member, at=at))
-    available = sum(lot.remaining for lot in open_lots) - points_debt(member=member)
+    spendable = points_spendable(member=member, at=at)
     return Quote(
         market=market,
         ship_now=ship_now,
@@ -236,8 +231,8 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
         tax=tax,
         total=total,
         pv=sum((line.pv for line in all_lines), Decimal("0")),
-        available_points=available,
-        lot_uses=_lot_uses(open_lots, points=points),
+        available_points=spendable.available,
+        lot_uses=_lot_uses(spendable.lots, points=points),
     )
 
 

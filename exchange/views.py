@@ -24,7 +24,7 @@ from exchange.cart import Cart
 from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
 from exchange.models import Exchange
-from exchange.quotes import MAX_QUANTITY, Quote, active_subscription, quote_build
+from exchange.quotes import MAX_QUANTITY, Quote, active_subscription_items, quote_build
 from exchange.selectors import exchange_requests_recent
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
@@ -55,7 +55,7 @@ def wizard_step(view):
         if not member.pays_by_card:
             return cx_page(request, member)
         try:
-            active_subscription(member=member)
+            active_subscription_items(member=member)
             return view(request, *args, **kwargs)
         except NoActiveSubscription as exc:
             messages.warning(request, str(exc))
@@ -276,16 +276,16 @@ def confirm(request: HttpRequest) -> HttpResponse:
         if placed is not None:  # a double tap, a refresh, the back button or a second tab
             return redirect("exchange:done", number=placed.number)
     require_cart(cart)
-    quote = cart_quote(request, cart)
     key = cart.confirmation_key(request.session)
+    # The quote is read here only to show the confirmation again; placing quotes afresh.
     if form.is_tampered:
         message = _("This confirmation was out of date or altered. Please check the figures and confirm again.")
-        return confirm_page(request, quote, key=key, error=message, status=400)
+        return confirm_page(request, cart_quote(request, cart), key=key, error=message, status=400)
     if posted_key != key:
         message = _("Your cart changed after this confirmation was opened. Please check the figures and confirm again.")
-        return confirm_page(request, quote, key=key, error=message)
+        return confirm_page(request, cart_quote(request, cart), key=key, error=message)
     if not form.is_valid():
-        return confirm_page(request, quote, key=key, form=form, status=400)
+        return confirm_page(request, cart_quote(request, cart), key=key, form=form, status=400)
     try:
         exchange = exchange_place(
             member=member,
@@ -297,7 +297,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     except QuoteChanged as exc:
         return confirm_page(request, exc.quote, key=key, error=str(exc))
     except (InsufficientPoints, NegativeBalance, InvalidLine) as exc:
-        return confirm_page(request, quote, key=key, error=str(exc), status=400)
+        return confirm_page(request, cart_quote(request, cart), key=key, error=str(exc), status=400)
     except PaymentMethodNeedsStaff:
         return redirect("exchange:catalogue")
     Cart.clear(request.session)

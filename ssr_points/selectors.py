@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -13,15 +13,37 @@ from ssr_points.models import Entry, Lot, PointAccount
 from subscriptions.models import Market, Member
 
 
+@dataclass(frozen=True)
+class Spendable:
+    """The member's spendable lots, soonest-expiring first, and their clawback debt."""
+
+    lots: list[Lot]
+    debt: int
+
+    @property
+    def available(self) -> int:
+        """Points the member can use now; negative when the debt is larger than the lots."""
+        return sum(lot.remaining for lot in self.lots) - self.debt
+
+
+def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spendable:
+    """The lots unexpired at ``at`` (default now) and the debt, in one query.
+
+    The debt rides along on each lot row; only a member without an open lot costs a second
+    query for it. A lot whose expiry instant has passed never counts, even before the
+    nightly job ran.
+    """
+    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
+    lots = list(lots_open(member=member, at=at).annotate(account_debt=Subquery(debt)))
+    return Spendable(lots=lots, debt=(lots[0].account_debt or 0) if lots else points_debt(member=member))
+
+
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
     """What is left of lots unexpired at ``at`` (default now), less any clawback debt.
 
-    A lot whose expiry instant has passed never counts, even before the nightly job ran.
     Negative when the member owes points from a returned order.
     """
-    at = at or timezone.now()
-    left = Lot.objects.filter(member_id=member.pk).spendable(at=at).aggregate(s=Sum("remaining"))["s"] or 0
-    return left - points_debt(member=member)
+    return points_spendable(member=member, at=at).available
 
 
 def points_debt(*, member: Member) -> int:

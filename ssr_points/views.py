@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ssr_points.selectors import entries_history, lots_open, points_available
+from ssr_points.selectors import entries_history, points_spendable
 from subscriptions.access import member_required
 from subscriptions.models import Subscription
 
@@ -27,11 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
     subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
     months = subscription.months_subscribed if subscription else 0
     history = entries_history(member=member).select_related("lot")
+    spendable = points_spendable(member=member, at=now)
     context = {
         "member": member,
         "market": member.market,
-        "available": points_available(member=member, at=now),
-        "lots": list(lots_open(member=member, at=now)[:LOTS_SHOWN]),
+        "available": spendable.available,
+        "lots": spendable.lots[:LOTS_SHOWN],
         "subscription": subscription,
         "months_subscribed": months,
         "earn_rate": member.market.earn_rate_percent(max(months, 1)),

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from subscriptions.models import Member
+
+
+def member_of(user) -> Member | None:
+    """The user's member profile with its market: loaded with the user by the member login
+    backend (``MemberNumberOrEmailBackend.get_user``), else read here in one query."""
+    if get_user_model().member.is_cached(user):
+        return getattr(user, "member", None)  # None: cached as "no member profile"
+    return Member.objects.select_related("market").filter(user_id=user.pk).first()
 
 
 def member_required(view):
@@ -20,7 +29,7 @@ def member_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        member = Member.objects.select_related("market").filter(user_id=request.user.pk).first()
+        member = member_of(request.user)
         if member is None:
             return render(request, "no_member.html", status=403)
         request.member = member

@@ -27,6 +27,15 @@ class MemberNumberOrEmailBackend(ModelBackend):
             return user
         return None
 
+    def get_user(self, user_id):
+        """The signed-in user with their member profile and its market, in one query.
+
+        Runs on every request of a member who logged in through this backend; every member
+        page needs all three (``member_required`` takes the member from here).
+        """
+        user = get_user_model()._default_manager.select_related("member__market").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def _user_for(self, login: str):
         User = get_user_model()
         if "@" in login:

@@ -114,7 +114,7 @@ def sessions_create(*, hot: list[str], others: list[str], path: Path, pool: int 
     per Locust user logged in as a shared member; ``others``: a pool of random members.
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = settings.AUTHENTICATION_BACKENDS[-1]
+    backend = "subscriptions.backends.MemberNumberOrEmailBackend"  # what a member's own login records
     rng = random.Random(6)
     chosen = rng.sample(others, min(pool, len(others)))
     users = {u.username: u for u in get_user_model().objects.filter(username__in=[*hot, *chosen])}

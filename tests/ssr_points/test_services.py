@@ -20,7 +20,7 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
-from ssr_points.selectors import points_available
+from ssr_points.selectors import points_available, points_spendable
 from subscriptions.models import SubscriptionOrder
 from tests.factories import OrderFactory, SubscriptionFactory
 
@@ -270,6 +270,21 @@ def test_clawback_of_spent_points_becomes_debt_repaid_by_later_grants(member, as
     assert (account.balance, account.debt, new.remaining) == (8, 0, 8)
     assert points_available(member=member, at=tokyo(2026, 11, 2)) == 8
     assert_ledger_ok()
+
+
+def test_spendable_lots_and_debt_are_read_in_one_query(member, django_assert_num_queries):
+    first = grant(member, 50, at=tokyo(2026, 2, 1, 10))
+    second = grant(member, 30, at=tokyo(2026, 3, 1, 10))
+    PointAccount.objects.filter(member=member).update(debt=5)  # the selector's arithmetic, not a ledger state
+    with django_assert_num_queries(1):
+        spendable = points_spendable(member=member, at=first.expires_at - dt.timedelta(microseconds=1))
+    assert ([lot.pk for lot in spendable.lots], spendable.debt, spendable.available) == ([first.pk, second.pk], 5, 75)
+    spendable = points_spendable(member=member, at=first.expires_at)  # the first lot's expiry instant
+    assert ([lot.pk for lot in spendable.lots], spendable.available) == ([second.pk], 25)
+    with django_assert_num_queries(2):  # no open lot left: the debt is read on its own
+        spendable = points_spendable(member=member, at=second.expires_at)
+    assert (spendable.lots, spendable.debt, spendable.available) == ([], 5, -5)
+    assert points_available(member=member, at=second.expires_at) == -5
 
 
 def test_clawback_takes_spent_points_from_other_lots_before_debt(member, assert_ledger_ok):

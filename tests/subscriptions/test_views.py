@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from subscriptions.access import member_of
+from subscriptions.backends import MemberNumberOrEmailBackend
 from subscriptions.models import PaymentMethod, Subscription
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory, UserFactory
 
@@ -59,6 +61,24 @@ def test_an_inactive_member_cannot_sign_in(client, member):
     get_user_model().objects.filter(pk=member.user_id).update(is_active=False)
     client.post(reverse("login"), {"username": member.member_number, "password": PASSWORD})
     assert "_auth_user_id" not in client.session
+
+
+def test_a_member_deactivated_while_signed_in_is_signed_out(client, member):
+    client.post(reverse("login"), {"username": member.member_number, "password": PASSWORD})
+    assert client.get(reverse("home")).status_code == 200
+    get_user_model().objects.filter(pk=member.user_id).update(is_active=False)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_member_login_backend_loads_user_member_and_market_together(member, django_assert_num_queries):
+    backend = MemberNumberOrEmailBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(member.user_id)
+        assert (user.member.pk, user.member.market.code) == (member.pk, member.market.code)
+    staff = StaffUserFactory()
+    assert member_of(backend.get_user(staff.pk)) is None  # a staff account: no member profile
+    assert backend.get_user(0) is None
 
 
 def test_log_out_is_a_post(client, member):

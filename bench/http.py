@@ -25,6 +25,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -169,7 +170,7 @@ def report_http(rows: list[dict], failures: list[dict]) -> None:
         print(f"  failure: {failure['Method']} {failure['Name']}: {failure['Error'][:120]} × {failure['Occurrences']}")
 
 
-def report_ledger(run_started) -> None:
+def report_ledger(run_started, *, cpu: float) -> None:
     """What the run did to the ledger: placed exchanges per second, overspend, violations."""
     from django.db.models import Count, F, Max, Min, Sum
 
@@ -184,6 +185,12 @@ def report_ledger(run_started) -> None:
         f"\nplaced exchanges: {summary['n']:,} in {seconds:.1f} s → "
         f"{(summary['n'] / seconds if seconds else 0):.1f} placed exchanges/s ({summary['points'] or 0:,} points)"
     )
+    if summary["n"]:
+        per_exchange = cpu / summary["n"]
+        print(
+            f"  CPU per placed exchange (its whole walk, app + database): {per_exchange * 1000:.1f} ms → "
+            f"one CPU places at most {1 / per_exchange:.0f} exchanges/s"
+        )
     members = placed.values("member").distinct().count()
     busiest = placed.values("member").annotate(n=Count("id")).order_by("-n").first()
     print(f"  on {members:,} members; busiest member: {busiest['n'] if busiest else 0} exchanges")
@@ -292,8 +299,11 @@ def main() -> None:
         cpu_app = cpu_seconds(app_pids)
         db_before = {pid: cpu_seconds([pid]) for pid in postgres_pids(args.database)}
         wall = time.monotonic()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         locust_run(locust_env, base_url, users=args.users, seconds=args.duration, prefix=prefix)
         wall = time.monotonic() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_locust = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         cpu_app = cpu_seconds(app_pids) - cpu_app
         cpu_db = sum(cpu_seconds([pid]) - db_before.get(pid, 0) for pid in postgres_pids(args.database))
         load_after = os.getloadavg()[0]
@@ -309,11 +319,12 @@ def main() -> None:
         f"(machine has {os.cpu_count()} CPUs) → {cpu_app / requests * 1000:.1f} ms app + "
         f"{cpu_db / requests * 1000:.1f} ms database CPU per request"
     )
+    print(f"Locust (the load generator, same machine) used {cpu_locust:.1f} s of CPU")
     print(
         f"load average (1 min) before {load_before:.1f}, after {load_after:.1f}: "
         "anything above the benchmark's own share is other work on this machine"
     )
-    report_ledger(run_started)
+    report_ledger(run_started, cpu=cpu_app + cpu_db)
 
 
 if __name__ == "__main__":

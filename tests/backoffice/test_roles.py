@@ -68,6 +68,18 @@ def test_a_role_naming_an_unknown_permission_fails_loudly(db, monkeypatch):
         roles_sync()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_make_staff_gives_the_role_after_a_flush_removed_every_group(request):
+    """The order that failed: a transactional test ran first and its flush removed the groups
+    (and, after a serialized rollback, the permissions too); the next test's make_staff still
+    gets the role."""
+    call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+    assert not Group.objects.exists() and not Permission.objects.exists()
+    agent = request.getfixturevalue("make_staff")("cx_agent")
+    assert agent.has_perm("exchange.place_exchange_for_member")
+    assert not agent.has_perm("ssr_points.adjust_points_unlimited")
+
+
 @pytest.mark.parametrize(("role", "allowed"), [("ops", True), ("cx_agent", False), ("finance", False)])
 def test_only_ops_change_a_markets_fee(client, make_staff, back_office_data, role, allowed):
     market = back_office_data.market

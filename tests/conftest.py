@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from ssr_points.roles import roles_sync
 from ssr_points.services import ledger_check
 from tests.factories import MemberFactory, StaffUserFactory
 
@@ -28,6 +29,13 @@ def member(db):
 @pytest.fixture
 def staff_user(db):
     return StaffUserFactory()
+
+
+@pytest.fixture
+def roles(db):
+    """The back-office groups by name, made now from ssr_points/roles.py: a transactional test's
+    flush may have removed the ones the migrations made, whatever ran before this test."""
+    return roles_sync()
 
 
 @pytest.fixture

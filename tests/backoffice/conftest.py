@@ -2,23 +2,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from ssr_points import services
 from tests.factories import MemberFactory, OrderFactory, ProductFactory, StaffUserFactory, SubscriptionFactory
 
-ROLES = ["cx_agent", "cx_supervisor", "ops", "finance"]
-
 
 @pytest.fixture
-def make_staff(db):
-    """A staff user in the given role (group made by the roles migration), or a superuser."""
+def make_staff(roles):
+    """A staff user in the given role (ssr_points/roles.py), or a superuser."""
 
     def make(role: str | None = None, *, superuser: bool = False):
         user = StaffUserFactory(is_superuser=superuser)
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(roles[role])
         return user
 
     return make

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
-from tests.backoffice.conftest import ROLES
+from ssr_points.roles import ROLES
 
 ACCOUNTS = [*ROLES, "superuser"]
 

@@ -29,7 +29,7 @@ def close_db_connections():
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_agent_finds_a_bank_transfer_member_and_places_an_exchange_for_them(
     live_server, page, make_staff, guide_bank_member, guide_products
 ):

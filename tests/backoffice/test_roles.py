@@ -1,10 +1,16 @@
 """Each role can do what it should and nothing more; the ledger is read-only for everyone."""
 
+import importlib
+
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.roles import ROLES, roles_sync
 from ssr_points.services import points_redeem
 from subscriptions.models import Market
 
@@ -28,8 +34,50 @@ def market_form(market, **changes):
     return {**data, **changes}
 
 
-def test_the_migration_creates_the_four_roles(db):
-    assert set(Group.objects.values_list("name", flat=True)) >= {"cx_agent", "cx_supervisor", "ops", "finance"}
+def groups_and_permissions() -> dict[str, set[str]]:
+    return {
+        group.name: {f"{perm.content_type.app_label}.{perm.codename}" for perm in group.permissions.all()}
+        for group in Group.objects.prefetch_related("permissions__content_type")
+    }
+
+
+def test_the_roles_migrations_make_exactly_the_roles_of_roles_py(db):
+    """0003 and 0004 made the groups of every database older than ssr_points/roles.py; run on a
+    database without groups, in the migration state each ran in, they give exactly ROLES, so the
+    post-migrate sync changed no role and the two cannot drift apart unnoticed. A deliberate change
+    of a role later changes this test too, naming the difference from what the migrations made."""
+    Group.objects.all().delete()
+    loader = MigrationLoader(connection)
+    for name, function in [("0003_staff_roles", "sync_roles"), ("0004_job_run_roles", "add_permissions")]:
+        migration = importlib.import_module(f"ssr_points.migrations.{name}")
+        getattr(migration, function)(loader.project_state(("ssr_points", name)).apps, None)
+    assert groups_and_permissions() == {name: set(perms) for name, perms in ROLES.items()}
+
+
+def test_migrate_puts_every_role_back_as_roles_py_says(db):
+    Group.objects.get(name="finance").permissions.clear()
+    Group.objects.get(name="ops").delete()
+    Group.objects.get(name="cx_agent").permissions.add(Permission.objects.get(codename="delete_member"))
+    call_command("migrate", verbosity=0)
+    assert groups_and_permissions() == {name: set(perms) for name, perms in ROLES.items()}
+
+
+def test_a_role_naming_an_unknown_permission_fails_loudly(db, monkeypatch):
+    monkeypatch.setitem(ROLES, "ops", [*ROLES["ops"], "jobs.launch_rocket"])
+    with pytest.raises(LookupError, match=r"jobs\.launch_rocket"):
+        roles_sync()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_staff_gives_the_role_after_a_flush_removed_every_group(request):
+    """The order that failed: a transactional test ran first and its flush removed the groups
+    (and, after a serialized rollback, the permissions too); the next test's make_staff still
+    gets the role."""
+    call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+    assert not Group.objects.exists() and not Permission.objects.exists()
+    agent = request.getfixturevalue("make_staff")("cx_agent")
+    assert agent.has_perm("exchange.place_exchange_for_member")
+    assert not agent.has_perm("ssr_points.adjust_points_unlimited")
 
 
 @pytest.mark.parametrize(("role", "allowed"), [("ops", True), ("cx_agent", False), ("finance", False)])

@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from exchange.models import Exchange
@@ -18,11 +17,11 @@ ROLES = ["cx_agent", "cx_supervisor", "ops", "finance", "no_group", "superuser"]
 
 
 @pytest.fixture
-def as_role(client, db):
+def as_role(client, roles):
     def log_in(role: str):
         user = StaffUserFactory(is_superuser=role == "superuser")
-        if role in Group.objects.values_list("name", flat=True):
-            user.groups.add(Group.objects.get(name=role))
+        if role in roles:
+            user.groups.add(roles[role])
         client.force_login(user)
         return user
 

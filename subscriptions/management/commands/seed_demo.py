@@ -74,11 +74,11 @@ class Command(BaseCommand):
 
     def _staff_roles(self) -> None:
         """One demo staff login per back-office role (docs/admin.md): cx-agent, cx-supervisor, ops, finance."""
-        from django.contrib.auth.models import Group
+        from ssr_points.roles import roles_sync
 
         User = get_user_model()
-        for group in Group.objects.filter(name__in=["cx_agent", "cx_supervisor", "ops", "finance"]):
-            username = group.name.replace("_", "-")
+        for name, group in roles_sync().items():
+            username = name.replace("_", "-")
             if not User.objects.filter(username=username).exists():
                 user = User.objects.create_user(username, f"{username}@example.com", DEMO_PASSWORD, is_staff=True)
                 user.groups.add(group)

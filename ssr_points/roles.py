@@ -1,0 +1,116 @@
+"""The back-office roles (docs/admin.md): each group and exactly the permissions it has.
+
+This is the one definition of the roles. ``roles_sync`` makes the groups match it; it runs after
+every ``migrate`` (``SsrPointsConfig.ready``), and the tests and ``seed_demo`` call it too.
+Migrations 0003 and 0004 made the same groups before this module existed and stay as they ran
+(tests/backoffice/test_roles.py checks that they produce exactly ``ROLES``).
+"""
+
+from typing import TYPE_CHECKING
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
+LEDGER_VIEW = [
+    "ssr_points.view_pointaccount",
+    "ssr_points.view_lot",
+    "ssr_points.view_entry",
+    "ssr_points.view_allocation",
+]
+CATALOGUE_VIEW = ["subscriptions.view_market", "subscriptions.view_product"]
+SUBSCRIPTIONS_VIEW = [
+    "subscriptions.view_subscription",
+    "subscriptions.view_subscriptionitem",
+    "subscriptions.view_subscriptionorder",
+    "subscriptions.view_subscriptionorderline",
+]
+EXCHANGE_VIEW = ["exchange.view_exchange", "exchange.view_exchangeline"]
+CX_AGENT = [
+    "subscriptions.view_member",
+    *CATALOGUE_VIEW,
+    *SUBSCRIPTIONS_VIEW,
+    *LEDGER_VIEW,
+    "subscriptions.mark_order_returned",
+    "ssr_points.adjust_points",
+    *EXCHANGE_VIEW,
+    "exchange.place_exchange_for_member",
+    "exchange.cancel_exchange",
+    "exchange.view_exchangerequest",
+    "exchange.change_exchangerequest",
+    "jobs.view_expiryreminder",
+]
+ROLES: dict[str, list[str]] = {
+    "cx_agent": CX_AGENT,
+    "cx_supervisor": [
+        *CX_AGENT,
+        "ssr_points.adjust_points_unlimited",
+        "ssr_points.run_ledger_check",
+        "jobs.view_jobrun",
+    ],
+    "ops": [
+        *CATALOGUE_VIEW,
+        "subscriptions.add_market",
+        "subscriptions.change_market",
+        "subscriptions.add_product",
+        "subscriptions.change_product",
+        *SUBSCRIPTIONS_VIEW,
+        "subscriptions.mark_order_shipped",
+        *EXCHANGE_VIEW,
+        "ssr_points.run_ledger_check",
+        "jobs.view_jobrun",
+        "jobs.view_expiryreminder",
+    ],
+    "finance": [
+        *CATALOGUE_VIEW,
+        *LEDGER_VIEW,
+        *EXCHANGE_VIEW,
+        "ssr_points.view_report",
+        "ssr_points.run_ledger_check",
+        "jobs.view_jobrun",
+    ],
+}
+
+
+def roles_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS) -> dict[str, "Group"]:
+    """Create or update each group of ``ROLES`` with exactly its permissions; return the groups by name.
+
+    Creates missing permissions first: Django makes them after ``migrate``, and a flush (a
+    transactional test's teardown) may just have removed them. A permission that still does not
+    exist raises ``LookupError`` rather than leaving a weaker role. ``apps`` is the migration
+    state's registry when called from ``post_migrate``.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    wanted = {perm for perms in ROLES.values() for perm in perms}
+    for app_label in sorted({perm.split(".")[0] for perm in wanted}):
+        create_permissions(global_apps.get_app_config(app_label), apps=apps, using=using, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    query = Q(pk__in=[])
+    for perm in wanted:
+        app_label, codename = perm.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = {
+        f"{permission.content_type.app_label}.{permission.codename}": permission
+        for permission in Permission.objects.using(using).filter(query).select_related("content_type")
+    }
+    if missing := wanted - found.keys():
+        raise LookupError(f"The roles name permissions that do not exist: {sorted(missing)}")
+    groups = {}
+    with transaction.atomic(using=using):
+        for name, perms in ROLES.items():
+            group, _ = Group.objects.using(using).get_or_create(name=name)
+            group.permissions.set([found[perm] for perm in perms])
+            groups[name] = group
+    return groups
+
+
+def roles_sync_after_migrate(*, using: str, apps: Apps = global_apps, **kwargs) -> None:
+    """``post_migrate`` receiver: every ``migrate`` (each deploy) leaves the groups as ``ROLES`` says.
+    ``flush`` sends the signal too, without ``apps``."""
+    roles_sync(apps=apps, using=using)

@@ -13,7 +13,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -72,6 +72,7 @@ class ExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "exchange_fee_excl_tax",
                     "handling_fee_excl_tax",
                     "tax",
+                    "tax_by_rate",
                     "total",
                     "pv",
                     "fee_units",
@@ -81,6 +82,30 @@ class ExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
         (gettext_lazy("Ledger"), {"fields": ["redemption", "reversal", "shipped_at", "cancelled_at"]}),
     ]
+    readonly_fields = ["tax_by_rate"]
+
+    @admin.display(description=gettext_lazy("tax by rate"))
+    def tax_by_rate(self, obj):
+        """The qualified invoice's breakdown recorded with the exchange (``ExchangeTaxLine``)."""
+        tax_lines = list(obj.tax_lines.filter(member_id=obj.member_id).order_by("rate"))
+        if not tax_lines and obj.tax:
+            return _("Not recorded: placed before the tax by rate was stored.")
+        return format_html_join(
+            "",
+            '<div class="tax-line">{}</div>',
+            (
+                (
+                    _("%(rate)s%%: %(amount_incl_tax)s incl. tax (%(amount_excl_tax)s excl. tax), tax %(tax)s")
+                    % {
+                        "rate": line.rate,
+                        "amount_incl_tax": f"{line.amount_incl_tax:,}",
+                        "amount_excl_tax": f"{line.amount_excl_tax:,}",
+                        "tax": f"{line.tax:,}",
+                    },
+                )
+                for line in tax_lines
+            ),
+        )
 
     def has_cancel_exchange_permission(self, request):
         return request.user.has_perm("exchange.cancel_exchange")

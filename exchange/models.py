@@ -1,7 +1,8 @@
 """Point exchanges: reward items a member takes for points, bundled or shipped now.
 
 An ``Exchange`` keeps the figures of the quote it was placed with (points, fee, shipping,
-tax, total), so the done page, the member's history and the admin show exactly what was
+tax, total) and, in ``ExchangeTaxLine``, its tax per rate (the qualified invoice's
+breakdown), so the done page, the member's history and the admin show exactly what was
 agreed. Its points are redeemed when it is placed (``redemption``) and returned to their
 lots when it is cancelled (``reversal``).
 """
@@ -12,7 +13,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -119,6 +121,46 @@ class ExchangeLine(models.Model):
     @property
     def points(self) -> int:
         return self.unit_points * self.quantity
+
+
+class ExchangeTaxLine(models.Model):
+    """The consumption tax of one rate of a placed exchange, as its quote computed it.
+
+    A qualified invoice (適格請求書) states, per rate, the tax-included amount and the tax in it;
+    the tax is rounded down once per rate for the whole order: ``tax = floor(amount_incl_tax ×
+    rate / (100 + rate))`` (domain.md §3). Rates with nothing at them have no line. The lines of
+    an exchange add up to its ``tax`` and ``total`` (``exchange_place`` checks it).
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="tax_lines")
+    rate = models.PositiveSmallIntegerField(_("tax rate (%)"))
+    amount_incl_tax = models.PositiveIntegerField(_("amount at this rate (incl. tax)"))
+    tax = models.PositiveIntegerField(_("tax at this rate"))
+
+    class Meta:
+        verbose_name = _("tax by rate")
+        verbose_name_plural = _("tax by rate")
+        ordering = ["rate"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "exchange", "rate"], name="exchange_tax_line_rate_unique"),
+            models.CheckConstraint(condition=Q(rate__lte=100), name="exchange_tax_line_rate_is_percentage"),
+            models.CheckConstraint(
+                condition=Q(amount_incl_tax__gte=0) & Q(tax__gte=0), name="exchange_tax_line_amounts_not_negative"
+            ),
+            models.CheckConstraint(
+                # bigint: amount × rate must not overflow an integer for large amounts.
+                condition=Q(tax=Cast("amount_incl_tax", models.BigIntegerField()) * F("rate") / (100 + F("rate"))),
+                name="exchange_tax_line_tax_rounded_down_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rate}%: {self.tax}"
+
+    @property
+    def amount_excl_tax(self) -> int:
+        return self.amount_incl_tax - self.tax
 
 
 class ExchangeRequest(models.Model):

@@ -51,6 +51,20 @@ class QuoteLine:
 
 
 @dataclass(frozen=True)
+class TaxLine:
+    """The tax of one rate (qualified invoice): the tax-included amount at ``rate`` and the
+    tax inside it, rounded down once for the whole order."""
+
+    rate: int
+    amount_incl_tax: int
+    tax: int
+
+    @property
+    def amount_excl_tax(self) -> int:
+        return self.amount_incl_tax - self.tax
+
+
+@dataclass(frozen=True)
 class LotUse:
     lot: Lot
     points: int
@@ -70,7 +84,7 @@ class Quote:
     handling_fee_excl_tax: int
     handling_fee_incl_tax: int
     subtotal_excl_tax: int
-    tax_by_rate: dict[int, int]
+    tax_lines: tuple[TaxLine, ...]
     tax: int
     total: int
     pv: Decimal
@@ -84,6 +98,10 @@ class Quote:
     @property
     def subscription_lines(self) -> tuple[QuoteLine, ...]:
         return tuple(line for line in self.lines if not line.is_reward)
+
+    @property
+    def tax_by_rate(self) -> dict[int, int]:
+        return {line.rate: line.tax for line in self.tax_lines}
 
     @property
     def item_count(self) -> int:
@@ -118,6 +136,7 @@ class Quote:
             str(self.exchange_fee_excl_tax),
             str(self.handling_fee_excl_tax),
             str(self.tax),
+            *(f"{line.rate}:{line.amount_incl_tax}:{line.tax}" for line in self.tax_lines),
             str(self.total),
             str(self.pv),
         ]
@@ -204,8 +223,10 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
     for line in subscription_lines:
         incl_by_rate[line.product.tax_rate] += line.price_incl_tax
     incl_by_rate[fee_rate] += exchange_fee_incl_tax + handling_fee_incl_tax
-    tax_by_rate = {rate: tax_included_in(amount, rate) for rate, amount in sorted(incl_by_rate.items()) if amount}
-    tax = sum(tax_by_rate.values())
+    tax_lines = tuple(
+        TaxLine(rate, amount, tax_included_in(amount, rate)) for rate, amount in sorted(incl_by_rate.items()) if amount
+    )
+    tax = sum(line.tax for line in tax_lines)
     handling_fee_excl_tax = handling_fee_incl_tax - tax_included_in(handling_fee_incl_tax, fee_rate)
     total = merchandise_incl_tax + exchange_fee_incl_tax + handling_fee_incl_tax
     # Shipping is shown excl. tax like the other lines; rounding per rate puts any remainder
@@ -227,7 +248,7 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
         handling_fee_excl_tax=handling_fee_excl_tax,
         handling_fee_incl_tax=handling_fee_incl_tax,
         subtotal_excl_tax=subtotal_excl_tax,
-        tax_by_rate=tax_by_rate,
+        tax_lines=tax_lines,
         tax=tax,
         total=total,
         pv=sum((line.pv for line in all_lines), Decimal("0")),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
-from exchange.models import Exchange, ExchangeLine, ExchangeRequest
+from exchange.models import Exchange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import Quote, quote_build
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
@@ -88,7 +88,31 @@ def exchange_place(
             )
             for line in quote.reward_lines
         )
+        _tax_lines_create(exchange=exchange, quote=quote)
     return exchange
+
+
+def _tax_lines_create(*, exchange: Exchange, quote: Quote) -> list[ExchangeTaxLine]:
+    """Record the quote's tax per rate with the exchange (the qualified invoice's breakdown).
+
+    The lines must add up to the exchange's tax and total; if they did not, the transaction is
+    rolled back rather than an invoice recorded that contradicts itself.
+    """
+    tax_lines = [
+        ExchangeTaxLine(
+            member_id=exchange.member_id,
+            exchange=exchange,
+            rate=line.rate,
+            amount_incl_tax=line.amount_incl_tax,
+            tax=line.tax,
+        )
+        for line in quote.tax_lines
+    ]
+    if sum(line.tax for line in tax_lines) != exchange.tax:
+        raise ValueError(f"exchange {exchange.number}: the tax by rate does not add up to the tax {exchange.tax}")
+    if sum(line.amount_incl_tax for line in tax_lines) != exchange.total:
+        raise ValueError(f"exchange {exchange.number}: the amounts by rate do not add up to the total {exchange.total}")
+    return ExchangeTaxLine.objects.bulk_create(tax_lines)
 
 
 def exchange_figures(quote: Quote) -> dict:

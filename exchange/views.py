@@ -351,7 +351,11 @@ def history(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, number: str) -> HttpResponse:
     exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
     lines = exchange.lines.select_related("product").order_by("product__sku")
-    return render(request, "exchange/detail.html", {"exchange": exchange, "lines": lines})
+    # The tax per rate recorded when it was placed (none for exchanges from before it was
+    # recorded); member_id keeps the read on the member's shard (docs/scaling.md).
+    tax_lines = exchange.tax_lines.filter(member_id=exchange.member_id).order_by("rate")
+    context = {"exchange": exchange, "lines": lines, "tax_lines": tax_lines}
+    return render(request, "exchange/detail.html", context)
 
 
 @require_POST

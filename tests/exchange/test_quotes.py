@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
-from exchange.quotes import MAX_QUANTITY, quote_build, tax_included_in
+from exchange.quotes import MAX_QUANTITY, TaxLine, quote_build, tax_included_in
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_save
 from tests.factories import ProductFactory
@@ -21,6 +21,9 @@ def test_the_guides_worked_example_comes_out_exactly(guide_member, guide_catalog
     assert quote.handling_fee_excl_tax == 0
     assert quote.tax == 2873
     assert quote.tax_by_rate == {8: 2733, 10: 140}
+    # the qualified invoice's lines: the tax-included amount of each rate and the tax in it
+    assert quote.tax_lines == (TaxLine(8, 36900, 2733), TaxLine(10, 1540, 140))
+    assert [line.amount_excl_tax for line in quote.tax_lines] == [34167, 1400]
     assert quote.total == 38440
     assert quote.pv == Decimal("180")
     assert quote.total == quote.subtotal_excl_tax + quote.handling_fee_excl_tax + quote.tax
@@ -80,7 +83,7 @@ def test_apply_now_ships_rewards_alone_with_the_handling_fee(guide_member, guide
     assert quote.merchandise_incl_tax == 0
     assert quote.pv == 0
     assert (quote.subtotal_excl_tax, quote.handling_fee_excl_tax, quote.tax, quote.total) == (1400, 1000, 240, 2640)
-    assert quote.tax_by_rate == {10: 240}
+    assert quote.tax_lines == (TaxLine(10, 2640, 240),)
 
 
 @pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY + 1, 10**12, "3", 2.0, None, True])

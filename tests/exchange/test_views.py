@@ -114,6 +114,7 @@ def test_the_guides_worked_example_through_every_step(guide_client, guide_member
     }
     assert figure(page, "pv") == "180"
     assert (figure(page, "tax-8"), figure(page, "tax-10")) == ("¥2,733", "¥140")
+    assert "うち8%対象 （¥36,900 税込）" in text(page) and "うち10%対象 （¥1,540 税込）" in text(page)
     page_text = text(page)
     for label in ("定期購入特典ポイントの交換", "小計", "定期購入特典交換手数料", "配送", "税金", "合計", "合計PV"):
         assert label in page_text
@@ -480,6 +481,28 @@ def test_history_and_detail_show_the_exchange(guide_client, guide_member, guide_
     assert exchange.number in text(listing) and "♥ 84" in text(listing) and "受付済み" in text(listing)
     detail = guide_client.get(reverse("exchange:detail", args=[exchange.number]))
     assert "× 2" in text(detail) and "このポイント交換をキャンセル" in text(detail)
+
+
+def test_the_detail_shows_the_tax_by_rate_recorded_when_placed(guide_client, guide_catalogue):
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    confirm(guide_client, open_confirmation(guide_client))
+    exchange = Exchange.objects.get()
+    guide_catalogue["sunrise"].price_incl_tax = 30000  # later price changes do not touch a placed exchange
+    guide_catalogue["sunrise"].save()
+    detail = guide_client.get(reverse("exchange:detail", args=[exchange.number]))
+    assert (figure(detail, "tax"), figure(detail, "tax-8"), figure(detail, "tax-10")) == ("¥2,873", "¥2,733", "¥140")
+    assert "うち8%対象 （¥36,900 税込）" in text(detail) and "うち10%対象 （¥1,540 税込）" in text(detail)
+
+
+def test_the_detail_of_an_exchange_placed_before_the_tax_by_rate_shows_its_tax(guide_client, guide_catalogue):
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    confirm(guide_client, open_confirmation(guide_client))
+    exchange = Exchange.objects.get()
+    exchange.tax_lines.all().delete()
+    detail = guide_client.get(reverse("exchange:detail", args=[exchange.number]))
+    assert detail.status_code == 200
+    assert figure(detail, "tax") == "¥2,873"
+    assert 'data-figure="tax-8"' not in detail.content.decode()
 
 
 def test_cancelling_returns_the_points(guide_client, guide_member, guide_catalogue, assert_ledger_ok):

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from exchange.models import Exchange, ExchangeLine
+from exchange.models import Exchange, ExchangeLine, ExchangeTaxLine
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from ssr_points.services import ledger_check, lot_expires_at
 
@@ -23,7 +23,7 @@ MAX_QUERIES = {
     "exchange:confirm": 5,
     "exchange:done": 3,
     "exchange:list": 4,
-    "exchange:detail": 4,
+    "exchange:detail": 5,  # the exchange, its reward lines and its tax by rate (one query each)
 }
 
 # A member's login goes through this backend, which loads the member and market with the user.
@@ -76,6 +76,10 @@ def history_build(*, member, entries: int, reward) -> Exchange:
     )
     ExchangeLine.objects.bulk_create(
         ExchangeLine(member=member, exchange=exchange, product=reward, quantity=1, unit_points=1, tax_rate=8)
+        for exchange in exchanges
+    )
+    ExchangeTaxLine.objects.bulk_create(
+        ExchangeTaxLine(member=member, exchange=exchange, rate=10, amount_incl_tax=1540, tax=140)
         for exchange in exchanges
     )
     PointAccount.objects.filter(member=member).update(balance=10 * grants - (entries - grants))

@@ -81,6 +81,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
+    # Parameters sent apart from the SQL text, so the same query is the same statement, and
+    # psycopg prepares a statement on a connection once it has run it 5 times: PostgreSQL
+    # stops parsing and planning it again (docs/performance.md). DATABASE_PREPARE_THRESHOLD=
+    # (empty) turns preparing off, for a pooler that cannot keep prepared statements.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),

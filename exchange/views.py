@@ -271,9 +271,12 @@ def confirm(request: HttpRequest) -> HttpResponse:
     form = ConfirmForm(request.POST)
     form.is_valid()
     posted_key = form.cleaned_data.get("idempotency_key")
-    if posted_key is not None:
+    if posted_key is not None and str(posted_key) != cart.key:
+        # Not the open cart's key: a double tap, a refresh, the back button or a second tab
+        # after placing (which empties the cart). The exchange it placed is the answer. With
+        # the cart's own key, ``exchange_place`` answers a repeat under the account lock.
         placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=posted_key).first()
-        if placed is not None:  # a double tap, a refresh, the back button or a second tab
+        if placed is not None:
             return redirect("exchange:done", number=placed.number)
     require_cart(cart)
     key = cart.confirmation_key(request.session)

@@ -194,6 +194,28 @@ def test_a_double_tap_places_one_exchange(guide_client, guide_member, guide_cata
     assert_ledger_ok()
 
 
+def test_a_second_tap_that_beat_the_cart_being_emptied_places_one(
+    client_of, guide_member, guide_catalogue, assert_ledger_ok
+):
+    """Two taps read the session before the first one empties the cart: both carry the cart's
+    own key, and the second gets the first one's exchange from ``exchange_place``."""
+    first_tap = client_of(guide_member)
+    add_to_cart(first_tap, guide_catalogue["reward"])
+    page = open_confirmation(first_tap)
+    second_tap = client_of(guide_member)
+    second_tap.cookies = first_tap.cookies  # the same session...
+    session_before = dict(second_tap.session.items())  # ...as the second tap read it
+    first = confirm(first_tap, page)
+    session = second_tap.session
+    session.update(session_before)  # the cart, still holding its key
+    session.save()
+    second = confirm(second_tap, page)
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Exchange.objects.filter(member=guide_member).count() == 1
+    assert Entry.objects.filter(member=guide_member, kind=Entry.Kind.REDEMPTION).count() == 1
+    assert_ledger_ok()
+
+
 def test_back_and_resubmit_with_a_refilled_cart_still_places_one(guide_client, guide_member, guide_catalogue):
     add_to_cart(guide_client, guide_catalogue["reward"])
     page = open_confirmation(guide_client)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # pg_trgm indexes of the member search; harmless on SQLite
     "subscriptions",
     "ssr_points",
     "exchange",

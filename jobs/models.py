@@ -1,4 +1,4 @@
-"""Records of the scheduled jobs: one ``JobRun`` per run, the expiry reminders sent.
+"""Records of the jobs: one ``JobRun`` per run, the expiry reminders sent.
 
 ``JobRun`` is small and global (a reference table, docs/scaling.md); ``ExpiryReminder`` is
 member-owned and carries ``member_id`` like every other member table.
@@ -19,6 +19,7 @@ class JobRun(models.Model):
         REMINDERS = "reminders", _("Expiring-soon reminders")
         SUBSCRIPTIONS = "subscriptions", _("Subscription orders")
         GRANTS = "grants", _("Grant sweep")
+        LEDGER_CHECK = "ledger_check", _("Ledger check")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -36,11 +37,19 @@ class JobRun(models.Model):
     points = models.BigIntegerField(_("points"), default=0)
     members = models.PositiveBigIntegerField(_("members"), default=0)
     items = models.PositiveBigIntegerField(
-        _("items"), default=0, help_text=_("Emails sent, orders created or orders looked at, by job.")
+        _("items"),
+        default=0,
+        help_text=_("Emails sent, orders created, orders looked at or ledger violations found, by job."),
     )
     batches = models.PositiveIntegerField(_("batches"), default=0)
     longest_batch_ms = models.PositiveIntegerField(_("longest batch transaction (ms)"), default=0)
     error = models.TextField(_("error"), blank=True)
+    findings = models.JSONField(
+        _("findings"),
+        default=list,
+        blank=True,
+        help_text=_("What the run found for staff to look at: the ledger check's violations (the first 500)."),
+    )
 
     class Meta:
         verbose_name = _("job run")

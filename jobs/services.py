@@ -1,4 +1,5 @@
-"""The scheduled jobs: points expiry, expiring-soon reminders, subscription runs, grant sweep.
+"""The jobs: points expiry, expiring-soon reminders, subscription runs, grant sweep (scheduled)
+and the whole-ledger check (started from the admin).
 
 Each job is a thin driver over the services that hold the rules (``ssr_points.services``,
 ``subscriptions.services``) and is recorded as a ``JobRun``. Only one run of a job works at
@@ -28,11 +29,13 @@ from django.utils import timezone, translation
 
 from jobs.models import ExpiryReminder, JobRun
 from ssr_points.models import Lot
-from ssr_points.services import points_expire_due, points_grant_shipped_orders
+from ssr_points.services import ledger_check, points_expire_due, points_grant_shipped_orders
 from subscriptions.models import Member, Subscription
 from subscriptions.services import subscription_order_due
 
 logger = logging.getLogger(__name__)
+
+LEDGER_CHECK_FINDINGS_KEPT = 500  # violations kept on the run for the admin page; all are counted
 
 SKIPPED_MESSAGE = "Another run of this job is in progress; this run exited without doing anything."
 INTERRUPTED_MESSAGE = "The process stopped before this run finished; the next run picked up what was left."
@@ -294,3 +297,46 @@ def grants_sweep(
         )
 
     return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work)
+
+
+# -- whole-ledger check ---------------------------------------------------------------------------------
+
+
+def ledger_check_run(*, now: dt.datetime | None = None, chunk_size: int = 5000, progress=None) -> JobRun:
+    """Check every member's ledger (``ssr_points.services.ledger_check``), ``chunk_size`` members
+    at a time, recording the members checked and the violations found: every one counted
+    (``items``), the first ``LEDGER_CHECK_FINDINGS_KEPT`` kept (``findings``) for the admin page.
+
+    Minutes for a whole market, so it runs as a Celery task, one at a time like every job."""
+    cutoff = now or timezone.now()
+
+    def work(run: JobRun) -> None:
+        after = 0
+        members = Member.objects.order_by("pk").values_list("pk", flat=True)
+        while chunk := list(members.filter(pk__gt=after)[:chunk_size]):
+            after = chunk[-1]
+            started = time.monotonic()
+            violations = ledger_check(member_ids=chunk, at=cutoff)
+            seconds = time.monotonic() - started
+            kept = violations[: LEDGER_CHECK_FINDINGS_KEPT - len(run.findings)]
+            if kept:
+                numbers = dict(
+                    Member.objects.filter(pk__in={v.member_id for v in kept}).values_list("pk", "member_number")
+                )
+                run.findings.extend(
+                    {
+                        "member_id": v.member_id,
+                        "member_number": numbers.get(v.member_id, ""),
+                        "lot_id": v.lot_id,
+                        "rule": v.rule,
+                        "expected": v.expected,
+                        "actual": v.actual,
+                    }
+                    for v in kept
+                )
+                run.save(update_fields=["findings"])
+            _batch_recorded(run, members=len(chunk), items=len(violations), seconds=seconds)
+            if progress is not None:
+                progress(len(chunk))
+
+    return job_run(kind=JobRun.Kind.LEDGER_CHECK, cutoff=cutoff, work=work)

@@ -1,4 +1,4 @@
-"""Celery tasks of the scheduled jobs: thin callers of ``jobs.services``, safe to run twice.
+"""Celery tasks of the jobs: thin callers of ``jobs.services``, safe to run twice.
 
 ``acks_late``: a worker that dies mid-run gets the message redelivered, and a rerun is safe
 (every job is rerunnable and only one run works at a time).
@@ -41,3 +41,9 @@ def run_subscriptions_task() -> dict:
 @shared_task(acks_late=True, soft_time_limit=HOUR - 300, time_limit=HOUR)
 def sweep_grants_task() -> dict:
     return _summary(services.grants_sweep())
+
+
+@shared_task(acks_late=True, soft_time_limit=2 * HOUR - 300, time_limit=2 * HOUR)
+def check_ledger_task() -> dict:
+    """The whole-ledger check, started from the admin's ledger check page (not scheduled)."""
+    return _summary(services.ledger_check_run())

@@ -871,6 +871,19 @@ def ledger_check(
 
 
 def _ledger_check_chunk(member_ids: list[int], *, at: dt.datetime) -> list[Violation]:
+    """The chunk's queries read one snapshot: on PostgreSQL a read-only REPEATABLE READ
+    transaction (it takes no locks and is never refused), so an exchange committed between two
+    of them cannot look like a violation on a live database. Inside a caller's transaction,
+    that transaction's isolation applies."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _ledger_check_chunk_read(member_ids, at=at)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _ledger_check_chunk_read(member_ids, at=at)
+
+
+def _ledger_check_chunk_read(member_ids: list[int], *, at: dt.datetime) -> list[Violation]:
     violations = []
     accounts = {a.member_id: a for a in PointAccount.objects.filter(member_id__in=member_ids).only("balance", "debt")}
     entry_sums = dict(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, F, IntegerField, OrderBy, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -41,6 +42,7 @@ from subscriptions.models import (
     SubscriptionOrder,
     SubscriptionOrderLine,
 )
+from subscriptions.search import members_search
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -158,8 +160,9 @@ class MemberAdmin(admin.ModelAdmin):
         "has_active_subscription",
     ]
     list_filter = ["payment_method", "market"]
-    # What CX agents type. Member number and email match exactly (indexed); names and phone
-    # match anywhere (at 10M members a pg_trgm index serves them — docs/admin.md).
+    # What CX agents type: member number (exact), name and kana (anywhere), email (whole
+    # address, any case), phone (digits anywhere). get_search_results matches them the way the
+    # indexes serve at 10M members (subscriptions/search.py, docs/admin.md).
     search_fields = ["=member_number", "name", "name_kana", "=user__email", "phone"]
     search_help_text = gettext_lazy("Member number, name, name (kana), email or phone.")
     list_select_related = ["user", "market"]
@@ -201,11 +204,31 @@ class MemberAdmin(admin.ModelAdmin):
             .select_related("point_account")
             .annotate(
                 points_left=Coalesce(Subquery(spendable), Value(0)) - Coalesce(F("point_account__debt"), Value(0)),
-                subscribed=Exists(
-                    Subscription.objects.filter(member=OuterRef("pk"), status=Subscription.Status.ACTIVE)
+                # A scalar subquery, not Exists: PostgreSQL may answer an EXISTS column by hashing
+                # every active subscription once per page (measured: most of the changelist's time
+                # at 200k members, bench/member_search.py); this reads one index entry per row.
+                subscribed=Coalesce(
+                    Subquery(
+                        Subscription.objects.filter(member=OuterRef("pk"), status=Subscription.Status.ACTIVE).values(
+                            active=Value(True)
+                        )[:1]
+                    ),
+                    Value(False),
                 ),
             )
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        return members_search(queryset, search_term), False
+
+    def get_ordering(self, request):
+        if request.GET.get(SEARCH_VAR):
+            # Newest first as without a search, but by an expression: sorted on the primary key
+            # itself PostgreSQL may walk the key backwards testing every member until 100 match,
+            # which for a search matching few or none reads the whole table. This way it takes the
+            # matches from the search indexes and sorts them (bench/member_search.py).
+            return [OrderBy(F("pk") + 0, descending=True)]
+        return super().get_ordering(request)
 
     def has_add_permission(self, request):
         return False  # members join through subscriptions.services.member_create (login + point account)

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from subscriptions.search import member_search_indexes
+
 
 def default_earn_rate_schedule() -> list[list[int]]:
     """Japan's default until the program owner confirms it: [from month, percent]."""
@@ -107,6 +109,9 @@ class PaymentMethod(models.TextChoices):
 
 
 class Member(models.Model):
+    """A program member. The back office searches members by number, name, kana, email and
+    phone (``subscriptions.search``); the trigram indexes below serve it on PostgreSQL."""
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member")
     member_number = models.CharField(_("member number"), max_length=20, unique=True)
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="members")
@@ -121,6 +126,7 @@ class Member(models.Model):
     class Meta:
         verbose_name = _("member")
         verbose_name_plural = _("members")
+        indexes = member_search_indexes()
 
     def __str__(self) -> str:
         return f"{self.member_number} {self.name}"

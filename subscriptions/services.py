@@ -90,7 +90,7 @@ def order_create(
     """
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        items = list(subscription.items.select_related("product"))
+        items = list(subscription.items.select_related("product").order_by("pk"))
         lines = [
             SubscriptionOrderLine(
                 member_id=subscription.member_id,

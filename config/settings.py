@@ -87,7 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # stops parsing and planning it again (docs/performance.md). DATABASE_PREPARE_THRESHOLD=
     # (empty) turns preparing off, for a pooler that cannot keep prepared statements.
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
+    prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(prepare_threshold) if prepare_threshold else None
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),

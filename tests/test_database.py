@@ -1,5 +1,9 @@
 """How the app talks to PostgreSQL (config/settings.py, docs/performance.md)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 
@@ -22,3 +26,20 @@ def test_a_query_run_often_becomes_a_prepared_statement(member):
         points_spendable(member=member)
     new = prepared() - before
     assert any('FROM "ssr_points_lot"' in statement and "$1" in statement for statement in new), new
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "5"), ("", "None"), ("3", "3")])
+def test_preparing_can_be_turned_off_for_a_pooler(value, expected):
+    """DATABASE_PREPARE_THRESHOLD= (empty) is the switch docs/scaling.md gives for PgBouncer."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("DATABASE_PREPARE_THRESHOLD", None)
+    if value is not None:
+        env["DATABASE_PREPARE_THRESHOLD"] = value
+    code = "import django; django.setup(); from django.conf import settings; "
+    code += "print(settings.DATABASES['default']['OPTIONS']['prepare_threshold'])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    assert result.stdout.strip().splitlines()[-1] == expected

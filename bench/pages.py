@@ -1,0 +1,135 @@
+"""CPU per wizard page, in-process: no HTTP server, no load generator, one member at a time.
+
+    .venv/bin/python -m bench.http --duration 10      # once: loads the database ssr_bench6
+    .venv/bin/python -m bench.pages                   # 60 walks
+    .venv/bin/python -m bench.pages --walks 40 --no-prepare
+
+Each walk signs in a different member (a session as a real login makes it) and goes
+catalogue → quantity → 「セーブ」 → bundle → confirmation → place → done → home through Django's
+full request handling (middleware, sessions in Redis, PostgreSQL), printing the CPU each page
+cost this process and the CPU the PostgreSQL backend spent per walk. On a shared machine take
+the lowest of a few runs; docs/performance.md says how the figures were used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+FINGERPRINT = re.compile(r'name="fingerprint" value="([^"]+)"')
+PRODUCT = re.compile(r'href="/exchange/products/(\d+)/"')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--walks", type=int, default=60)
+    parser.add_argument("--database", default="ssr_bench6", help="loaded by bench/http.py")
+    parser.add_argument("--no-prepare", action="store_true", help="client-side binding, no prepared statements")
+    return parser.parse_args()
+
+
+def field(pattern: re.Pattern, text: str) -> str:
+    match = pattern.search(text)
+    if match is None:
+        raise SystemExit(f"the page lacks {pattern.pattern!r}")
+    return match.group(1)
+
+
+def main() -> None:
+    args = parse_args()
+    server_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{server_url}/{args.database}",
+            "DATABASE_POOL": "0",  # one connection: its backend's CPU is the database's share
+            "CONN_MAX_AGE": "600",
+            "DATABASE_SERVER_SIDE_BINDING": "0" if args.no_prepare else "1",
+            "DATABASE_PREPARE_THRESHOLD": "" if args.no_prepare else "5",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CELERY_TASK_ALWAYS_EAGER": "1",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
+        }
+    )
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    import json
+
+    from django.db import connection
+    from django.test import Client
+
+    from bench.http import cpu_seconds
+    from bench.load.dataset import member_number, sessions_create
+
+    sessions_file = Path(tempfile.gettempdir()) / "ssr_bench_pages_sessions.json"
+    warm = 5
+    # Members 1,000+ : away from the hot members and the first ones bench/http.py's users take.
+    numbers = [member_number(i) for i in range(1_000, 1_000 + warm + args.walks)]
+    sessions_create(hot=[], others=numbers, path=sessions_file, pool=len(numbers))
+    sessions = json.loads(sessions_file.read_text())["others"]
+
+    cpu: dict[str, float] = defaultdict(float)
+
+    def timed(name, request):
+        started = time.process_time()
+        response = request()
+        cpu[name] += time.process_time() - started
+        return response
+
+    def walk(session_key: str) -> None:
+        client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
+        client.cookies["sessionid"] = session_key
+        catalogue = timed("1 catalogue", lambda: client.get("/exchange/"))
+        path = f"/exchange/products/{field(PRODUCT, catalogue.content.decode())}/"
+        page = timed("2 quantity GET", lambda: client.get(path)).content.decode()
+        data = {"quantity": 1, "action": "save", "csrfmiddlewaretoken": field(CSRF, page)}
+        saved = timed("2 quantity POST", lambda: client.post(path, data))
+        if saved.status_code != 302:
+            raise SystemExit(f"「セーブ」 answered {saved.status_code}: is the member out of points?")
+        timed("3 bundle", lambda: client.get("/exchange/bundle/"))
+        page = timed("4 confirmation GET", lambda: client.get("/exchange/confirm/")).content.decode()
+        data = {
+            "idempotency_key": field(KEY, page),
+            "fingerprint": field(FINGERPRINT, page),
+            "agree": "on",
+            "csrfmiddlewaretoken": field(CSRF, page),
+        }
+        placed = timed("5 confirm POST (place)", lambda: client.post("/exchange/confirm/", data))
+        if placed.status_code != 302:
+            raise SystemExit(f"placing answered {placed.status_code}")
+        timed("6 done", lambda: client.get(placed["Location"]))
+        timed("7 home", lambda: client.get("/"))
+
+    for session_key in sessions[:warm]:  # templates compiled, statements prepared
+        walk(session_key)
+    cpu.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    database_before = cpu_seconds([backend])
+    for session_key in sessions[warm:]:
+        walk(session_key)
+    database = cpu_seconds([backend]) - database_before
+
+    print(f"{args.walks} walks, {'client-side binding' if args.no_prepare else 'prepared statements'}")
+    for name in sorted(cpu):
+        print(f"  {name:24} {cpu[name] / args.walks * 1000:6.2f} ms of app CPU")
+    print(f"  {'walk (8 pages)':24} {sum(cpu.values()) / args.walks * 1000:6.2f} ms of app CPU")
+    print(f"  {'PostgreSQL backend':24} {database / args.walks * 1000:6.2f} ms of CPU per walk")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
 from exchange import services
 from exchange.exceptions import QuoteChanged
 from exchange.forms import StaffExchangeForm
@@ -40,7 +40,7 @@ class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Exchange)
-class ExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # Placed through place_for_member_view → exchange_place; cancelled by its action.
     list_display = [
         "number",
@@ -58,7 +58,6 @@ class ExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=number", "=member__member_number"]
     list_select_related = ["member", "order", "placed_by"]
     raw_id_fields = ["member", "redemption", "reversal", "order", "placed_by"]
-    show_full_result_count = False
     inlines = [ExchangeLineInline]
     actions = ["cancel_selected"]
     fieldsets = [

@@ -7,12 +7,12 @@ them, never add, change or delete them.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 
 
-class LedgerReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    show_full_result_count = False
+class LedgerReadOnlyAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ledger's tables: written by the services only, and as large as the program."""
 
 
 @admin.register(PointAccount)

@@ -24,7 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
 from exchange.models import Exchange, ExchangeRequest
 from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
@@ -149,7 +149,7 @@ class ExchangeRequestInline(ReadOnlyInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "member_number",
         "name_with_kana",
@@ -166,7 +166,6 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["=member_number", "name", "name_kana", "=user__email", "phone"]
     search_help_text = gettext_lazy("Member number, name, name (kana), email or phone.")
     list_select_related = ["user", "market"]
-    show_full_result_count = False
     raw_id_fields = ["user"]
     readonly_fields = [
         "member_number",
@@ -358,18 +357,17 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["member", "status", "next_shipment_date", "months_subscribed", "created_at"]
     list_filter = ["status"]
     search_fields = ["=member__member_number"]
     list_select_related = ["member"]
     raw_id_fields = ["member"]
-    show_full_result_count = False
     inlines = [SubscriptionItemInline]
 
 
 @admin.register(SubscriptionOrder)
-class SubscriptionOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "member",
@@ -385,7 +383,6 @@ class SubscriptionOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=number", "=member__member_number"]
     list_select_related = ["member"]
     raw_id_fields = ["member", "subscription"]
-    show_full_result_count = False
     inlines = [OrderLineInline]
     actions = ["mark_shipped", "mark_returned"]
 

@@ -655,15 +655,18 @@ def points_grant_shipped_orders(
             members=members,
             seconds=seconds,
         )
-        totals["orders"] += batch.orders
-        totals["lots"] += batch.lots
-        totals["points"] += batch.points
-        totals["members"] += batch.members
-        totals["batches"] += 1
-        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
+        _totals_add(totals, batch)
         if progress is not None:
             progress(batch)
     return GrantResult(**totals)
+
+
+def _totals_add(totals: dict, batch: GrantBatch | ExpiryBatch) -> None:
+    """Count a committed batch into its run's totals: its counts, one batch, the longest lock."""
+    for name in totals.keys() - {"batches", "longest_batch_seconds"}:
+        totals[name] += getattr(batch, name)
+    totals["batches"] += 1
+    totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
 
 
 # -- expiry -------------------------------------------------------------------------------------
@@ -821,11 +824,7 @@ def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None =
     while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
         after = batch.last_member_id
         batch_size = batch_size_next(batch_size, rows=batch.lots, seconds=batch.seconds, most=most)
-        totals["lots"] += batch.lots
-        totals["points"] += batch.points
-        totals["members"] += batch.members
-        totals["batches"] += 1
-        totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
+        _totals_add(totals, batch)
         if progress is not None:
             progress(batch)
     return ExpiryResult(**totals)

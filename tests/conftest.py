@@ -1,4 +1,5 @@
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,7 @@ from django.db import connection
 
 from ssr_points.roles import roles_sync
 from ssr_points.services import ledger_check
-from tests.factories import MemberFactory, StaffUserFactory
+from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,6 +20,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def catalogue(db):
+    """The guide's two subscription products (¥36,900 at 8 %, PV 180), its 42-point reward and a
+    60-point reward at 10 %."""
+    return {
+        "sunrise": ProductFactory(sku="SUB-A", price_incl_tax=24600, tax_rate=8, pv=Decimal("120")),
+        "menta": ProductFactory(sku="SUB-B", price_incl_tax=12300, tax_rate=8, pv=Decimal("60")),
+        "reward": ProductFactory(sku="RW-42", reward=True, point_cost=42, tax_rate=8),
+        "shaker": ProductFactory(sku="RW-60", reward=True, point_cost=60, tax_rate=10),
+    }
 
 
 @pytest.fixture

@@ -15,21 +15,11 @@ from ssr_points.models import Lot
 from ssr_points.services import points_adjust
 from subscriptions.models import Subscription, SubscriptionOrder
 from subscriptions.services import orders_mark_shipped, shipment_date_next, subscription_save
-from tests.factories import CreatedOrderFactory, MemberFactory, ProductFactory, StaffUserFactory
+from tests.factories import CreatedOrderFactory, MemberFactory, StaffUserFactory
 from tests.jobs.conftest import tokyo
 
 TODAY = dt.date(2026, 3, 10)
 NOW = tokyo(2026, 3, 10, 1, 0)
-
-
-@pytest.fixture
-def catalogue(db):
-    return {
-        "sunrise": ProductFactory(sku="SUB-A", price_incl_tax=24600, tax_rate=8, pv=Decimal("120")),
-        "menta": ProductFactory(sku="SUB-B", price_incl_tax=12300, tax_rate=8, pv=Decimal("60")),
-        "reward": ProductFactory(sku="RW-42", reward=True, point_cost=42, tax_rate=8),
-        "shaker": ProductFactory(sku="RW-60", reward=True, point_cost=60, tax_rate=10),
-    }
 
 
 def subscribe(catalogue, next_shipment_date, **member_kwargs):

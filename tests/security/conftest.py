@@ -1,22 +1,10 @@
-from decimal import Decimal
-
 import pytest
 
 from exchange.services import exchange_place
 from ssr_points.models import Entry, PointAccount
 from ssr_points.services import points_adjust
 from subscriptions.services import subscription_save
-from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
-
-
-@pytest.fixture
-def catalogue(db):
-    return {
-        "sunrise": ProductFactory(sku="SUB-A", price_incl_tax=24600, tax_rate=8, pv=Decimal("120")),
-        "menta": ProductFactory(sku="SUB-B", price_incl_tax=12300, tax_rate=8, pv=Decimal("60")),
-        "reward": ProductFactory(sku="RW-42", reward=True, point_cost=42, tax_rate=8),
-        "shaker": ProductFactory(sku="RW-60", reward=True, point_cost=60, tax_rate=10),
-    }
+from tests.factories import MemberFactory, StaffUserFactory
 
 
 @pytest.fixture

@@ -22,12 +22,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from bench.load import wizard
+from bench.load.wizard import CSRF, FINGERPRINT, KEY, PRODUCT
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-FINGERPRINT = re.compile(r'name="fingerprint" value="([^"]+)"')
-PRODUCT = re.compile(r'href="/exchange/products/(\d+)/"')
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def parse_args():
@@ -39,10 +37,11 @@ def parse_args():
 
 
 def field(pattern: re.Pattern, text: str) -> str:
-    match = pattern.search(text)
-    if match is None:
+    """What the load test reads off a page; here a page that lacks it ends the run."""
+    value = wizard.field(pattern, text)
+    if not value:
         raise SystemExit(f"the page lacks {pattern.pattern!r}")
-    return match.group(1)
+    return value
 
 
 def main() -> None:

@@ -14,30 +14,22 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import time
 from pathlib import Path
 
 from locust import FastHttpUser, events, task
 from requests.cookies import create_cookie
 
+from bench.load.wizard import CSRF, FINGERPRINT, KEY, PRODUCT, field
+
 SESSIONS = json.loads(Path(os.environ["BENCH_SESSIONS"]).read_text())
 HOT_SESSIONS = SESSIONS["hot"]
 OTHER_SESSIONS = iter(SESSIONS["others"])
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-FINGERPRINT = re.compile(r'name="fingerprint" value="([^"]+)"')
-PRODUCT = re.compile(r'href="/exchange/products/(\d+)/"')
 
 THINK = float(os.environ.get("BENCH_THINK", "0"))  # mean seconds a member reads each page
 
 _user_number = iter(range(1_000_000))
-
-
-def field(pattern: re.Pattern, text: str) -> str:
-    match = pattern.search(text)
-    return match.group(1) if match else ""
 
 
 class Member(FastHttpUser):

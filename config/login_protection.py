@@ -7,9 +7,20 @@ from anywhere else — an attacker who knows a member number cannot lock its own
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from subscriptions.models import Market
 
 
 class AxesHttpLoginBackend(AxesStandaloneBackend):
@@ -57,3 +68,37 @@ def client_ip(request) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def failures_left(request, credentials) -> int:
+    """Wrong passwords left before this (account, IP) pair is locked (for the warning on the
+    attempt before the lock)."""
+    return settings.AXES_FAILURE_LIMIT - AxesProxyHandler.get_failures(request, credentials)
+
+
+def lockout_until(request, credentials) -> dt.datetime:
+    """When the locked (account, IP) pair may try again: its last failure + the cool-off."""
+    last = (
+        AccessAttempt.objects.filter(username=login_identifier(request, credentials), ip_address=client_ip(request))
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    return (last or timezone.now()) + settings.AXES_COOLOFF_TIME
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """The page a locked-out login gets (429): in Japanese, in the site's layout, saying when to
+    try again, how to reach Customer Experience, and the way to reset the password.
+
+    It says the same whether or not the account exists (Axes locks any typed identifier).
+    """
+    until = timezone.localtime(lockout_until(request, credentials))
+    minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
+    context = {
+        "until": until,
+        "minutes": minutes,
+        "market": Market.objects.order_by("pk").first(),
+        "reset_url": reverse("password_reset"),
+    }
+    return render(request, "registration/locked_out.html", context, status=429)

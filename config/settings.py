@@ -130,6 +130,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (product images). Served by Django itself only outside production
+# (SERVE_MEDIA); production serves MEDIA_ROOT from the web server or object storage
+# (docs/member-site.md, "Product images").
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=not PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -246,11 +252,22 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 # First: refuses locked-out pairs before any backend checks a password.
 AUTHENTICATION_BACKENDS = ["config.login_protection.AxesHttpLoginBackend", *AUTHENTICATION_BACKENDS]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_VERBOSE = False  # no banner on every start of the app
+# The lockout page: Japanese, in the site's layout, with when to try again, Customer
+# Experience and the password reset (config/login_protection.py).
+AXES_LOCKOUT_CALLABLE = "config.login_protection.lockout_response"
+# The login page warns on the attempt before the lock (wrong passwords left for this pair).
+LOGIN_FAILURES_LEFT = "config.login_protection.failures_left"
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "config.login_protection.login_identifier"
 AXES_CLIENT_IP_CALLABLE = "config.login_protection.client_ip"
+# Password reset by email (config/password_reset.py): requests per client IP and emails per
+# account, each per hour.
+PASSWORD_RESET_IP_LIMIT = env.int("PASSWORD_RESET_IP_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works for an hour
 # Reverse proxies in front of gunicorn that append X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 

@@ -1,12 +1,36 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from config import password_reset
+
+
+def media(request, path):
+    """Uploaded files (product images) outside production (``SERVE_MEDIA``); production serves
+    MEDIA_ROOT from the web server or object storage (docs/member-site.md)."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/events/", include("order_events.urls")),  # order events from the commerce system
+    # Password reset by email (Django's views and tokens; config/password_reset.py).
+    path("password-reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    # Every email as members receive it, for staff (or anyone with DEBUG on).
+    path("email-previews/", include("backoffice.urls")),
     # The member back office and the exchange wizard (issue 3).
     path("", include("ssr_points.urls")),
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
 ]
+if settings.SERVE_MEDIA:
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media))

@@ -89,6 +89,13 @@ class Quote:
     pv: Decimal
     available_points: int
     lot_uses: tuple[LotUse, ...] = field(default=())
+    # Bundled: the date of the subscription order the rewards ship with (None: apply now).
+    next_shipment_date: dt.date | None = None
+
+    @property
+    def cancel_last_day(self) -> dt.date | None:
+        """The last day a bundled exchange can be cancelled (``cancel_last_day``)."""
+        return cancel_last_day(self.next_shipment_date)
 
     @property
     def reward_lines(self) -> tuple[QuoteLine, ...]:
@@ -140,6 +147,13 @@ class Quote:
             str(self.pv),
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def cancel_last_day(shipment_date: dt.date | None) -> dt.date | None:
+    """A bundled exchange can be cancelled until its subscription order is created, which the
+    subscription run does early on the shipment date (01:00, docs/jobs.md): members are told
+    the day before it, the last whole day they can cancel."""
+    return shipment_date - dt.timedelta(days=1) if shipment_date else None
 
 
 def tax_included_in(amount_incl_tax: int, rate: int) -> int:
@@ -253,6 +267,7 @@ def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None
         pv=sum((line.pv for line in all_lines), Decimal("0")),
         available_points=spendable.available,
         lot_uses=_lot_uses(spendable.lots, points=points),
+        next_shipment_date=None if ship_now else items[0].subscription.next_shipment_date,
     )
 
 

@@ -1,11 +1,68 @@
-"""Reads of the exchange app shared by views (and, later, admin and tasks)."""
+"""Reads of the exchange app shared by views, emails and admin."""
 
 from __future__ import annotations
 
-from exchange.models import ExchangeRequest
-from subscriptions.models import Member
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from exchange.models import Exchange, ExchangeRequest
+from exchange.quotes import cancel_last_day
+from ssr_points.models import Allocation
+from subscriptions.models import Member, Subscription
 
 
 def exchange_requests_recent(*, member: Member, limit: int = 5) -> list[ExchangeRequest]:
     """The member's last requests to Customer Experience, newest first, so a sent one stays visible."""
     return list(ExchangeRequest.objects.filter(member_id=member.pk).order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class BundledShipment:
+    """When a bundled exchange ships and the last day it can be cancelled."""
+
+    shipment_date: dt.date
+    cancel_last_day: dt.date | None  # None: it can no longer be cancelled
+
+
+def exchange_bundled_shipment(*, exchange: Exchange) -> BundledShipment | None:
+    """For a bundled exchange not yet shipped: the shipment date of its subscription order (once
+    created) or of the member's next one, and the cancel cut-off. One query at most (none when
+    ``exchange.order`` was selected with it)."""
+    if exchange.ship_now or exchange.status != Exchange.Status.PLACED:
+        return None
+    if exchange.order_id is not None:
+        return BundledShipment(shipment_date=exchange.order.shipment_date, cancel_last_day=None)
+    date = (
+        Subscription.objects.filter(member_id=exchange.member_id, status=Subscription.Status.ACTIVE)
+        .values_list("next_shipment_date", flat=True)
+        .first()
+    )
+    if date is None:
+        return None
+    return BundledShipment(shipment_date=date, cancel_last_day=cancel_last_day(date))
+
+
+@dataclass(frozen=True)
+class PointsReturn:
+    """Points a cancellation gives back to one lot, and whether that lot is still valid."""
+
+    lot_expires_at: dt.datetime
+    points: int
+    expired: bool
+
+
+def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None) -> list[PointsReturn]:
+    """Where a cancellation puts the exchange's points: the lots its redemption took them from,
+    soonest-expiring first (a lot already past its expiry takes them back and they lapse)."""
+    at = at or timezone.now()
+    allocations = (
+        Allocation.objects.filter(member_id=exchange.member_id, entry_id=exchange.redemption_id, points__gt=0)
+        .select_related("lot")
+        .order_by("lot__expires_at", "lot_id")
+    )
+    return [
+        PointsReturn(lot_expires_at=a.lot.expires_at, points=a.points, expired=a.lot.expires_at <= at)
+        for a in allocations
+    ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import Quote, quote_build
+from exchange.tasks import exchange_email_task
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
 from subscriptions.models import Member
@@ -89,6 +90,8 @@ def exchange_place(
             for line in quote.reward_lines
         )
         _tax_lines_create(exchange=exchange, quote=quote)
+        # The member's 受付 email, once the exchange is committed (never for a repeat above).
+        transaction.on_commit(lambda: exchange_email_task.delay(exchange.pk, "placed"))
     return exchange
 
 
@@ -152,6 +155,7 @@ def exchange_cancel(
         exchange.status = Exchange.Status.CANCELLED
         exchange.cancelled_at = now
         exchange.save(update_fields=["reversal", "status", "cancelled_at"])
+        transaction.on_commit(lambda: exchange_email_task.delay(exchange.pk, "cancelled"))
     return exchange
 
 

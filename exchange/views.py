@@ -11,6 +11,7 @@ changed figure shows the new confirmation instead of a silently different charge
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -23,9 +24,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from exchange.cart import Cart
 from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
-from exchange.models import Exchange
+from exchange.models import Exchange, ExchangeLine
 from exchange.quotes import MAX_QUANTITY, Quote, active_subscription_items, quote_build
-from exchange.selectors import exchange_requests_recent
+from exchange.selectors import exchange_bundled_shipment, exchange_points_return, exchange_requests_recent
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
@@ -149,9 +150,18 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
     )
     quote = cart_quote(request, cart) if cart else None
     available = quote.available_points if quote else points_available(member=member)
+    # 「あと○pt」: the points one more of each product needs beyond what the available balance
+    # leaves after the cart's other products.
+    in_cart = {line.product.pk: line.points for line in quote.reward_lines} if quote else {}
+    cart_points = quote.points if quote else 0
+
+    def shortfall(product: Product) -> int:
+        spare = available - (cart_points - in_cart.get(product.pk, 0))
+        return max(product.point_cost - max(spare, 0), 0)
+
     context = {
         "step": 1,
-        "products": products,
+        "products": [(product, shortfall(product)) for product in products],
         "cart": cart,
         "quote": quote,
         "available": available,
@@ -193,6 +203,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
             if action == "save" and not error:
                 cart.set_quantity(product.pk, chosen)
                 cart.save(request.session)
+                request.session.pop(LAST_PLACED_KEY, None)  # a new exchange is under way
                 return redirect("exchange:bundle")
             if error and action == "save":
                 status = 400
@@ -264,6 +275,9 @@ def confirm(request: HttpRequest) -> HttpResponse:
     member = request.member
     cart = Cart.load(request.session)
     if request.method == "GET":
+        if not cart and (received := last_placed(request)) is not None:
+            # The back button from the done page: say the exchange was received, not "empty cart".
+            return render(request, "exchange/received.html", {"step": 5, "exchange": received})
         require_cart(cart)
         quote = cart_quote(request, cart)
         return confirm_page(request, quote, key=cart.confirmation_key(request.session))
@@ -304,7 +318,20 @@ def confirm(request: HttpRequest) -> HttpResponse:
     except PaymentMethodNeedsStaff:
         return redirect("exchange:catalogue")
     Cart.clear(request.session)
+    request.session[LAST_PLACED_KEY] = exchange.number
     return redirect("exchange:done", number=exchange.number)
+
+
+LAST_PLACED_KEY = "exchange_last_placed"
+
+
+def last_placed(request: HttpRequest) -> Exchange | None:
+    """The exchange this session placed last (kept until the cart is filled again), so the pages
+    of its wizard opened again (back button, history) can say it was received."""
+    number = request.session.get(LAST_PLACED_KEY)
+    if not isinstance(number, str):
+        return None
+    return Exchange.objects.filter(member_id=request.member.pk, number=number).first()
 
 
 def confirm_page(
@@ -335,9 +362,11 @@ def confirm_page(
 
 @member_required
 def done(request: HttpRequest, number: str) -> HttpResponse:
-    """お疲れ様でした 製品到着をお待ちください — with the exchange number."""
-    exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
-    return render(request, "exchange/done.html", {"step": 5, "exchange": exchange})
+    """お疲れ様でした 製品到着をお待ちください — with the exchange number and, for a bundled
+    exchange, the shipment date and the last day it can be cancelled."""
+    exchange = get_object_or_404(Exchange.objects.select_related("order"), member_id=request.member.pk, number=number)
+    context = {"step": 5, "exchange": exchange, "shipment": exchange_bundled_shipment(exchange=exchange)}
+    return render(request, "exchange/done.html", context)
 
 
 # -- history, detail, cancel -------------------------------------------------------------------
@@ -345,30 +374,59 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
 
 @member_required
 def history(request: HttpRequest) -> HttpResponse:
-    exchanges = Exchange.objects.filter(member_id=request.member.pk).order_by("-created_at", "-id")
+    """The member's exchanges, newest first, each with its products (one query for the page)."""
+    member = request.member
+    exchanges = Exchange.objects.filter(member_id=member.pk).order_by("-created_at", "-id")
     page = Paginator(exchanges, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    lines = defaultdict(list)
+    for line in (
+        ExchangeLine.objects.filter(member_id=member.pk, exchange__in=[exchange.pk for exchange in page.object_list])
+        .select_related("product")
+        .order_by("product__sku")
+    ):
+        lines[line.exchange_id].append(line)
+    for exchange in page.object_list:
+        exchange.reward_lines = lines[exchange.pk]
     return render(request, "exchange/history.html", {"page": page})
 
 
 @member_required
 def detail(request: HttpRequest, number: str) -> HttpResponse:
-    exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
+    exchange = get_object_or_404(Exchange.objects.select_related("order"), member_id=request.member.pk, number=number)
     lines = exchange.lines.select_related("product").order_by("product__sku")
     # The tax per rate recorded when it was placed (none for exchanges from before it was
     # recorded); member_id keeps the read on the member's shard (docs/scaling.md).
     tax_lines = exchange.tax_lines.filter(member_id=exchange.member_id).order_by("rate")
-    context = {"exchange": exchange, "lines": lines, "tax_lines": tax_lines}
+    context = {
+        "exchange": exchange,
+        "lines": lines,
+        "tax_lines": tax_lines,
+        "market": request.member.market,
+        "shipment": exchange_bundled_shipment(exchange=exchange),
+    }
     return render(request, "exchange/detail.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def cancel(request: HttpRequest, number: str) -> HttpResponse:
-    """Cancel an exchange that has not shipped: its points go back to their lots."""
+    """Cancel an exchange that has not shipped: GET asks to confirm, saying what comes back
+    (the points, to which lots, and that nothing is charged); POST cancels, the points go back
+    to their lots."""
     exchange = get_object_or_404(Exchange, member_id=request.member.pk, number=number)
     if exchange.status == Exchange.Status.CANCELLED:
         messages.info(request, _("Exchange %(number)s is already cancelled.") % {"number": exchange.number})
         return redirect("exchange:detail", number=exchange.number)
+    if request.method == "GET":
+        if not exchange.is_cancellable:
+            messages.error(request, str(NotCancellable(number=exchange.number)))
+            return redirect("exchange:detail", number=exchange.number)
+        context = {
+            "exchange": exchange,
+            "market": request.member.market,
+            "returns": exchange_points_return(exchange=exchange),
+        }
+        return render(request, "exchange/cancel.html", context)
     try:
         exchange = exchange_cancel(exchange=exchange)
     except NotCancellable as exc:

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from fulfilment.services import subscription_order_due
@@ -33,6 +34,7 @@ from ssr_points.batches import points_expire_due, points_grant_shipped_orders
 from ssr_points.checks import ledger_check
 from ssr_points.models import Lot
 from subscriptions.models import Member, Subscription
+from subscriptions.templatetags.ssr_format import last_valid_day
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +167,24 @@ def reminders_due(*, now: dt.datetime, days: int):
     )
 
 
+def reminder_render(*, member: Member, expires_at: dt.datetime, points: int) -> tuple[str, str, str]:
+    """Subject, text and HTML of the expiring-soon reminder, in Japanese; the expiry is the last
+    valid day (「2026年3月9日まで有効」 for points expiring 2026-03-10 00:00 JST)."""
+    context = {
+        "member": member,
+        "market": member.market,
+        "points": points,
+        "expires_at": expires_at,
+        "last_day": last_valid_day(expires_at, member.market.zone),
+        "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
+    }
+    with translation.override("ja"):
+        subject = " ".join(render_to_string("jobs/expiry_reminder_subject.txt", context).split())
+        body = render_to_string("jobs/expiry_reminder_body.txt", context)
+        html = render_to_string("jobs/expiry_reminder_body.html", context | {"subject": subject})
+    return subject, body, html
+
+
 def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: dt.datetime) -> bool:
     """Email the member that ``points`` expire at ``expires_at``, at most once per (member, expiry).
 
@@ -182,20 +202,11 @@ def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: 
             )
     except IntegrityError:
         return False
-    zone = member.market.zone
-    expires_local = expires_at.astimezone(zone)
-    context = {
-        "member": member,
-        "points": points,
-        "expires_at": expires_local,
-        "last_day": (expires_local - dt.timedelta(days=1)).date(),
-        "exchange_url": settings.SITE_URL.rstrip("/") + "/exchange/",
-    }
     try:
-        with translation.override("ja"):
-            subject = render_to_string("jobs/expiry_reminder_subject.txt", context).strip()
-            body = render_to_string("jobs/expiry_reminder_body.txt", context)
-        EmailMessage(subject=subject, body=body, to=[member.user.email]).send()
+        subject, body, html = reminder_render(member=member, expires_at=expires_at, points=points)
+        message = EmailMultiAlternatives(subject=subject, body=body, to=[member.user.email])
+        message.attach_alternative(html, "text/html")
+        message.send()
     except Exception:
         ExpiryReminder.objects.filter(pk=reminder.pk).delete()
         raise

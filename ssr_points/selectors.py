@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.models import Entry, Lot, PointAccount
-from subscriptions.models import Market, Member
+from ssr_points.services import points_for_pv
+from subscriptions.models import Market, Member, Subscription, SubscriptionItem
+from subscriptions.services import shipment_date_next
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,114 @@ def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]
     return Lot.objects.filter(member_id=member.pk).spendable(at=at or timezone.now()).fifo()
 
 
-def entries_history(*, member: Member) -> QuerySet[Entry]:
-    return Entry.objects.filter(member_id=member.pk).select_related("staff_user").order_by("-created_at", "-id")
+# The member's history filters (獲得 / 利用 / 失効): which entries each one shows.
+HISTORY_FILTERS: dict[str, Q] = {
+    "earned": Q(kind=Entry.Kind.GRANT) | Q(kind=Entry.Kind.ADJUSTMENT, points__gt=0),
+    "used": Q(kind__in=[Entry.Kind.REDEMPTION, Entry.Kind.REVERSAL, Entry.Kind.CLAWBACK])
+    | Q(kind=Entry.Kind.ADJUSTMENT, points__lt=0),
+    "expired": Q(kind=Entry.Kind.EXPIRY),
+}
+
+
+def entries_history(*, member: Member, show: str | None = None) -> QuerySet[Entry]:
+    """The member's entries, newest first; ``show`` one of ``HISTORY_FILTERS`` (else all)."""
+    entries = Entry.objects.filter(member_id=member.pk)
+    if show in HISTORY_FILTERS:
+        entries = entries.filter(HISTORY_FILTERS[show])
+    return entries.select_related("staff_user").order_by("-created_at", "-id")
+
+
+# -- the member's home: expiring soon, earn progress ----------------------------------------------
+
+EXPIRING_SOON_DAYS = 60
+
+
+@dataclass(frozen=True)
+class ExpiringSoon:
+    """Spendable points whose expiry falls within ``EXPIRING_SOON_DAYS``: how many, and the
+    soonest expiry (members read its last valid day)."""
+
+    points: int
+    soonest_expires_at: dt.datetime
+    lots: list[Lot]
+
+
+def points_expiring_soon(*, lots: list[Lot], at: dt.datetime, days: int = EXPIRING_SOON_DAYS) -> ExpiringSoon | None:
+    """From the spendable lots already read (``points_spendable``): no query."""
+    soon = [lot for lot in lots if at < lot.expires_at <= at + dt.timedelta(days=days) and lot.remaining > 0]
+    if not soon:
+        return None
+    return ExpiringSoon(
+        points=sum(lot.remaining for lot in soon), soonest_expires_at=min(lot.expires_at for lot in soon), lots=soon
+    )
+
+
+@dataclass(frozen=True)
+class EarnProgress:
+    """Where the member stands on the earn-rate schedule (domain.md §3, "Points are granted")."""
+
+    subscription: Subscription | None
+    months_subscribed: int
+    current_rate: int
+    next_order_month: int
+    next_order_rate: int
+    next_order_pv: object  # Decimal
+    next_order_points: int
+    next_shipment_date: dt.date | None
+    next_step_rate: int | None
+    next_step_month: int | None
+    next_step_starts_on: dt.date | None
+
+    @property
+    def next_step_is_next_order(self) -> bool:
+        return self.next_step_month == self.next_order_month
+
+
+def earn_progress(*, member: Member) -> EarnProgress:
+    """Months subscribed, the current rate, the next order's rate and points, and the next
+    higher rate with the shipment it starts with. One query: the active subscription's items
+    with their subscription and products (a second only for a subscription without items)."""
+    market = member.market
+    items = list(
+        SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
+        .select_related("subscription", "product")
+        .order_by("pk")
+    )
+    if items:
+        subscription = items[0].subscription
+    else:
+        subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
+    months = subscription.months_subscribed if subscription else 0
+    current_rate = market.earn_rate_percent(max(months, 1))
+    next_month = months + 1
+    next_rate = market.earn_rate_percent(next_month)
+    pv = sum((item.product.pv * item.quantity for item in items), start=0)
+    step = next(
+        (
+            (from_month, percent)
+            for from_month, percent in market.earn_rate_schedule
+            if from_month > months and percent != current_rate
+        ),
+        None,
+    )
+    starts_on = None
+    if step and subscription:
+        starts_on = subscription.next_shipment_date
+        for _ in range(step[0] - next_month):
+            starts_on = shipment_date_next(starts_on)
+    return EarnProgress(
+        subscription=subscription,
+        months_subscribed=months,
+        current_rate=current_rate,
+        next_order_month=next_month,
+        next_order_rate=next_rate,
+        next_order_pv=pv,
+        next_order_points=points_for_pv(pv=pv, percent=next_rate) if items else 0,
+        next_shipment_date=subscription.next_shipment_date if subscription else None,
+        next_step_rate=step[1] if step else None,
+        next_step_month=step[0] if step else None,
+        next_step_starts_on=starts_on,
+    )
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------

@@ -52,10 +52,15 @@ def lot_expires_at(*, granted_at: dt.datetime, zone: zoneinfo.ZoneInfo | str) ->
     return dt.datetime(year, month, day, tzinfo=zone)
 
 
+def points_for_pv(*, pv, percent: int) -> int:
+    """floor(PV × earn rate): the points an order of ``pv`` earns at ``percent``."""
+    return int((Decimal(pv) * percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def order_points_to_grant(*, order: SubscriptionOrder) -> int:
     """floor(order PV × earn rate of the order's consecutive month)."""
     percent = order.member.market.earn_rate_percent(order.months_subscribed)
-    return int((Decimal(order.pv) * percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+    return points_for_pv(pv=order.pv, percent=percent)
 
 
 def _check_points(points) -> int:

@@ -7,9 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ssr_points.selectors import entries_history, points_spendable
+from ssr_points.selectors import HISTORY_FILTERS, earn_progress, entries_history, points_expiring_soon, points_spendable
 from subscriptions.access import member_required
-from subscriptions.models import Subscription
 
 HISTORY_PAGE_SIZE = 20
 LOTS_SHOWN = 12
@@ -17,26 +16,33 @@ LOTS_SHOWN = 12
 
 @member_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Available points, the lots expiring soonest, earn rate and tenure, and the ledger history.
+    """Available points and what expires soon, earn progress (months, rate, the next order's
+    rate and points, the next higher rate and when it starts), the lots by expiry, and the
+    ledger history with its filters (獲得 / 利用 / 失効).
 
-    A fixed number of queries whatever the length of the history: the history is paginated
-    and each entry's reason is rendered from its own row (``Entry.member_reason``).
+    A fixed number of queries whatever the length of the history: the subscription's items,
+    the spendable lots (the expiring-soon banner is computed from them), one page of entries
+    (each reason rendered from its own row) and, through ``{% exchange_lines_attach %}``, the
+    products of the exchanges on the page.
     """
     member = request.member
     now = timezone.now()
-    subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
-    months = subscription.months_subscribed if subscription else 0
-    history = entries_history(member=member).select_related("lot")
+    show = request.GET.get("show", "")
+    if show not in HISTORY_FILTERS:
+        show = ""
+    progress = earn_progress(member=member)
+    history = entries_history(member=member, show=show or None).select_related("lot")
     spendable = points_spendable(member=member, at=now)
     context = {
         "member": member,
         "market": member.market,
         "available": spendable.available,
         "lots": spendable.lots[:LOTS_SHOWN],
-        "subscription": subscription,
-        "months_subscribed": months,
-        "earn_rate": member.market.earn_rate_percent(max(months, 1)),
-        "next_earn_rate": member.market.earn_rate_percent(months + 1),
+        "expiring_soon": points_expiring_soon(lots=spendable.lots, at=now),
+        "progress": progress,
+        "subscription": progress.subscription,
+        "history_filter": show,
+        "page_query": f"show={show}&" if show else "",
         "page": Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page")),
     }
     return render(request, "ssr_points/home.html", context)

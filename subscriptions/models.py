@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from subscriptions.images import ThumbnailedImageField, validate_product_image
 from subscriptions.search import member_search_indexes
 
 
@@ -93,6 +94,12 @@ class Market(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    @property
+    def exchange_fee_per_100_points_incl_tax(self) -> int:
+        """The exchange fee per started 100 points as members read it (総額表示): 1,400 + 10 % = 1,540."""
+        fee = self.exchange_fee_per_100_points
+        return fee + fee * self.standard_tax_rate // 100
+
     def earn_rate_percent(self, months_subscribed: int) -> int:
         """The earn rate (%) for an order in the given consecutive month (1-based)."""
         percent = 0
@@ -159,6 +166,27 @@ class Product(models.Model):
     )
     is_subscribable = models.BooleanField(_("can be subscribed"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
+    image = ThumbnailedImageField(
+        _("image"),
+        upload_to="products/",
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        thumbnail_field="image_thumbnail",
+        validators=[validate_product_image],
+        help_text=_("JPEG, PNG or WebP, at most 5 MB; a square thumbnail is made from its centre."),
+    )
+    image_width = models.PositiveIntegerField(_("image width"), null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(_("image height"), null=True, blank=True, editable=False)
+    # Declared after ``image``: its pre_save runs after the image has written the thumbnail.
+    image_thumbnail = models.ImageField(_("thumbnail"), upload_to="products/thumbs/", blank=True, editable=False)
+    image_alt_ja = models.CharField(
+        _("image description (Japanese)"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the image shows, for members who cannot see it (alt text)."),
+    )
+    image_alt_en = models.CharField(_("image description (English)"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("product")
@@ -182,6 +210,12 @@ class Product(models.Model):
     @property
     def description(self) -> str:
         return self.description_en if (get_language() or "ja").startswith("en") else self.description_ja
+
+    @property
+    def image_alt(self) -> str:
+        """The image's alt text in the active language. Empty when none was written: pages show
+        the image next to the product's name, so it is then decorative, not a second name."""
+        return self.image_alt_en if (get_language() or "ja").startswith("en") else self.image_alt_ja
 
     @property
     def is_exchangeable(self) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -22,9 +24,19 @@ from subscriptions.services import subscription_save
 
 
 class MemberLoginView(LoginView):
+    """Member number or email + password. After a wrong password the page says how many tries
+    are left once only one is (the lockout itself: config/login_protection.py)."""
+
     template_name = "registration/login.html"
     form_class = MemberLoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        counter = import_string(settings.LOGIN_FAILURES_LEFT) if settings.LOGIN_FAILURES_LEFT else None
+        typed = form.cleaned_data.get("username")  # absent when the field refused it (e.g. a NUL byte)
+        left = counter(self.request, {"username": typed}) if counter and typed else None
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if left is not None else None
+        return self.render_to_response(self.get_context_data(form=form, failures_left=left, cooloff_minutes=minutes))
 
 
 def program_qr_code(request: HttpRequest) -> segno.QRCode:

@@ -1,10 +1,16 @@
-"""Formatting of the figures ``quote_build`` and the ledger computed; nothing is computed here."""
+"""Formatting of the figures ``quote_build`` and the ledger computed, and of dates as members read
+them (the last valid day of points); nothing else is computed here."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from decimal import Decimal
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -41,3 +47,51 @@ def pv(value, places: int = 0) -> str:
         return ""
     value = Decimal(value)
     return f"{value:,.{int(places)}f}"
+
+
+# -- expiry: the last day points can be used (domain.md "How members read it") ------------------
+
+
+def last_valid_day(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None = None) -> dt.date:
+    """The last day, in the market's time zone, on which points expiring at ``expires_at`` can
+    still be used: a lot that expires at 2026-12-15 00:00 JST is valid until 2026-12-14.
+
+    The one place the convention is computed: member pages, emails, admin and CSV all use it
+    (through the ``valid_until`` / ``last_valid_day`` filters or this function).
+    """
+    if isinstance(zone, str):
+        zone = zoneinfo.ZoneInfo(zone)
+    zone = zone or timezone.get_default_timezone()
+    return (expires_at.astimezone(zone) - dt.timedelta(microseconds=1)).date()
+
+
+def valid_until_text(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None = None) -> str:
+    """「2026年12月14日まで有効」 (Japanese) / "Valid until Dec. 14, 2026" (English)."""
+    day = date_format(last_valid_day(expires_at, zone), "DATE_FORMAT")
+    return _("Valid until %(day)s") % {"day": day}
+
+
+@register.filter(name="last_valid_day")
+def last_valid_day_filter(expires_at, zone=None):
+    """``{{ lot.expires_at|last_valid_day:market.time_zone|date:"DATE_FORMAT" }}``."""
+    if not expires_at:
+        return ""
+    return last_valid_day(expires_at, zone or None)
+
+
+@register.filter
+def valid_until(expires_at, zone=None) -> str:
+    """``{{ lot.expires_at|valid_until:market.time_zone }}`` → 「2026年12月14日まで有効」."""
+    if not expires_at:
+        return ""
+    return valid_until_text(expires_at, zone or None)
+
+
+@register.filter
+def long_date(value) -> str:
+    """A date as members read it: 「2026年12月10日」 / "Dec. 10, 2026"."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date()
+    return date_format(value, "DATE_FORMAT")

@@ -1,5 +1,6 @@
 """The exchange wizard through its views: the guide's steps, and every way to get it wrong."""
 
+import datetime as dt
 import os
 import re
 import uuid
@@ -80,6 +81,12 @@ def confirm(client, page, **overrides):
     return client.post(reverse("exchange:confirm"), {k: v for k, v in data.items() if v is not None})
 
 
+def place_from_confirmation(client) -> Exchange:
+    response = confirm(client, open_confirmation(client))
+    assert response.status_code == 302, text(response)
+    return Exchange.objects.get(number=response.url.rstrip("/").rsplit("/", 1)[-1])
+
+
 # -- the guide, step by step -------------------------------------------------------------------------
 
 
@@ -137,7 +144,8 @@ def test_confirmation_lists_the_lots_the_points_come_from(guide_client, guide_me
     add_to_cart(guide_client, guide_catalogue["reward"])
     page = open_confirmation(guide_client)
     lot = guide_member.lots.get()
-    assert f"{lot.expires_at.astimezone(guide_member.market.zone):%Y-%m-%d}" in text(page)
+    last_day = lot.expires_at.astimezone(guide_member.market.zone) - dt.timedelta(days=1)
+    assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効" in text(page)
     assert "交換後の残りポイント：♥ 458" in text(page)
 
 
@@ -488,8 +496,19 @@ def test_staff_without_a_member_profile_get_a_page_that_says_so(client, db, name
     assert f'href="{reverse("admin:index")}"' in response.content.decode()
 
 
-def test_cancel_is_post_only(guide_client):
-    assert guide_client.get(reverse("exchange:cancel", args=["EX-X"])).status_code == 405
+def test_cancel_asks_to_confirm_before_it_changes_anything(guide_client, guide_member, guide_catalogue):
+    """Item 5: a GET of the cancel page only asks (what comes back, to which lots, ¥0 charged)."""
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    exchange = place_from_confirmation(guide_client)
+    page = guide_client.get(reverse("exchange:cancel", args=[exchange.number]))
+    assert page.status_code == 200
+    body = text(page)
+    lot = guide_member.lots.get()
+    last_day = lot.expires_at.astimezone(guide_member.market.zone) - dt.timedelta(days=1)
+    assert "戻るポイント ♥ 42" in body and "請求額 ¥0" in body
+    assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効 ♥ 42" in body
+    assert Exchange.objects.get(pk=exchange.pk).status == Exchange.Status.PLACED
+    assert guide_client.put(reverse("exchange:cancel", args=[exchange.number])).status_code == 405
 
 
 # -- history, detail, cancel ----------------------------------------------------------------------------

@@ -29,11 +29,15 @@ def test_one_email_per_expiry_date_with_amount_date_and_exchange_link(member, gr
     assert len(mail.outbox) == 2
     first, second = sorted(mail.outbox, key=lambda m: m.subject)
     assert first.to == [member.user.email]
-    assert "25ポイント" in first.subject and "2026年3月10日" in first.subject
-    assert "25 ポイント" in first.body and "2026年3月9日 まで" in first.body
+    # The last valid day everywhere (domain.md): expires 2026-03-10 00:00 JST → valid until 9 March.
+    assert "25ポイント" in first.subject and "2026年3月9日まで" in first.subject
+    assert "25 ポイント" in first.body and "2026年3月9日まで有効" in first.body
+    assert "2026年3月10日" not in first.subject + first.body
+    html = first.alternatives[0]
+    assert html.mimetype == "text/html" and "2026年3月9日まで有効" in html.content
     assert "https://rewards.example/exchange/" in first.body
     assert member.name in first.body
-    assert "30ポイント" in second.subject and "2026年3月20日" in second.subject
+    assert "30ポイント" in second.subject and "2026年3月19日まで" in second.subject
 
 
 def test_rerunning_never_sends_a_reminder_twice(member, grant):

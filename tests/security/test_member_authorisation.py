@@ -63,10 +63,12 @@ def test_another_members_exchange_cannot_be_cancelled(client, two_members):
 
 
 def test_cancel_needs_post(client, two_members):
-    me, mine, _, _ = two_members
+    """A GET only shows the confirmation (item 5); another member's exchange is a 404 either way."""
+    me, mine, _, theirs = two_members
     client.force_login(me.user)
-    assert client.get(reverse("exchange:cancel", kwargs={"number": mine.number})).status_code == 405
+    assert client.get(reverse("exchange:cancel", kwargs={"number": mine.number})).status_code == 200
     assert Exchange.objects.get(pk=mine.pk).status == Exchange.Status.PLACED
+    assert client.get(reverse("exchange:cancel", kwargs={"number": theirs.number})).status_code == 404
 
 
 def test_lists_show_only_the_members_own_rows(client, two_members):

@@ -1,5 +1,6 @@
 """The 定期購入特典 page (back office home): balance, lots, tenure, readable history."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -42,7 +43,8 @@ def test_home_shows_points_lots_tenure_and_readable_history(client, member_with_
     assert "利用可能ポイント ♥ 527" in page
     assert "継続月数 4カ月" in page and "現在の付与率 15%" in page and "次回注文の付与率 15%" in page
     for lot in member.lots.order_by("expires_at"):
-        assert f"{timezone.localtime(lot.expires_at):%Y-%m-%d} 00:00 ♥ {lot.remaining}" in page
+        last_day = timezone.localtime(lot.expires_at) - dt.timedelta(days=1)  # the last valid day
+        assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効 ♥ {lot.remaining}" in page
     assert "定期購入 注文 SO-777 の出荷による付与" in page
     assert f"ポイント交換 {exchange.number} のキャンセルによる返還" in page
     assert f"ポイント交換 {exchange.number}" in page

@@ -109,7 +109,8 @@ def test_the_program_page_states_the_rules_with_a_qr_code_of_itself(client, memb
     response = client.get(reverse("program"))
     page = text(response)
     assert "未使用ポイントは、付与日から12カ月で失効します" in page
-    assert "100SSRポイントごとに交換手数料 ¥1,400（税抜）" in page
+    assert "100ポイントまでごとに交換手数料 ¥1,540（税込）" in page  # 総額表示 (item 7)
+    assert "税抜" not in page
     assert "¥12,000（税込）以上の定期購入に同梱することで不要" in page
     expected = segno.make("http://testserver/program/", error="m")
     path = re.search(r' d="([^"]+)"', expected.svg_inline(scale=5)).group(1)
@@ -148,7 +149,7 @@ def test_a_member_adds_a_subscription_and_saves_it(client, member, catalogue):
     subscription = Subscription.objects.get(member=member)
     assert subscription.next_shipment_date == date
     assert {item.product.sku: item.quantity for item in subscription.items.all()} == {"SUB-A": 1, "SUB-B": 2}
-    assert date.isoformat() in text(response)
+    assert f"{date.year}年{date.month}月{date.day}日" in text(response)
     # and the exchange catalogue opens now
     assert client.get(reverse("exchange:catalogue")).status_code == 200
 

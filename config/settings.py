@@ -205,7 +205,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Axes logs every login at INFO; its records (AccessAttempt, AccessLog) are in the admin.
+        "axes": {"level": "WARNING"},
+        # runserver's request lines; ./dev demo sets WARNING: 4xx/5xx still show.
+        "django.server": {"level": env.str("DJANGO_SERVER_LOG_LEVEL", default="INFO")},
+    },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run inside the web process: no "Task … succeeded" line per task (failures still show).
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
+if not REDIS_URL:
+    # The in-memory broker has no host; kombu says so once per process.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # Back office (docs/admin.md): CX agents adjust up to this many points either way; above it
 # needs ssr_points.adjust_points_unlimited (cx_supervisor).

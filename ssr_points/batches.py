@@ -258,7 +258,9 @@ class ExpiryBatch:
     seconds: float = 0.0  # how long the batch's transaction held its locks
 
 
-def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: int) -> ExpiryBatch | None:
+def points_expire_batch(
+    *, at: dt.datetime, after_member_id: int, batch_size: int, now: dt.datetime | None = None
+) -> ExpiryBatch | None:
     """Record the expiry of due lots of the next members after ``after_member_id``, set-based.
 
     Finds the batch's last member first (no locks), then one short transaction: it locks the
@@ -291,7 +293,8 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
     params = [at, after_member_id, upto]
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        # The writer's clock (docs/ledger.md): now, or the moment a replay of history sets.
+        now = connection.ops.adapt_datetimefield_value(now or timezone.now())
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
             f"SELECT member_id FROM {account_table} WHERE member_id IN "
@@ -366,18 +369,21 @@ class ExpiryResult:
     longest_batch_seconds: float = 0.0
 
 
-def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> ExpiryResult:
+def points_expire_due(
+    *, at: dt.datetime | None = None, batch_size: int | None = None, progress=None, now: dt.datetime | None = None
+) -> ExpiryResult:
     """Record the expiry of every lot whose expiry instant is at or before ``at`` (default: now).
 
     Committed batches keyed by member id; a crash between batches loses nothing, and a rerun
-    picks up what is left. ``progress`` is called with each ``ExpiryBatch``.
+    picks up what is left. ``progress`` is called with each ``ExpiryBatch``. ``now`` is the
+    writer's clock the entries are dated with (default: the real now; the demo data's replay).
     """
     at = at or timezone.now()
     most = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
     batch_size = batch_size_first(most)
     totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
     after = 0
-    while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
+    while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size, now=now)) is not None:
         after = batch.last_member_id
         batch_size = batch_size_next(batch_size, rows=batch.lots, seconds=batch.seconds, most=most)
         _totals_add(totals, batch)

@@ -167,7 +167,7 @@ class Entry(models.Model):
             return _("Adjustment by Customer Experience: %(note)s") % params
         if self.kind == self.Kind.EXPIRY:
             if self.lot_id is not None:
-                params["granted"] = date_format(timezone.localtime(self.lot.granted_at).date(), "SHORT_DATE_FORMAT")
+                params["granted"] = date_format(timezone.localtime(self.lot.granted_at).date(), "DATE_FORMAT")
                 return _("Expired: points granted on %(granted)s, 12 months ago") % params
             return _("Expired: points granted 12 months ago")
         if not self.reference:

@@ -70,12 +70,14 @@ class ThumbnailedImageField(models.ImageField):
         return name, path, args, kwargs
 
     def pre_save(self, model_instance, add):
-        current = getattr(model_instance, self.attname)
-        fresh = bool(current) and not current._committed
-        file = super().pre_save(model_instance, add)
-        if fresh:
-            stem = PurePosixPath(file.name).stem
-            getattr(model_instance, self.thumbnail_field).save(f"{stem}.webp", thumbnail_make(file), save=False)
-        elif not file:
+        file = super().pre_save(model_instance, add)  # commits a new upload to storage
+        thumbnail = getattr(model_instance, self.thumbnail_field)
+        if not file:
             setattr(model_instance, self.thumbnail_field, "")
+            return file
+        stem = PurePosixPath(file.name).stem
+        # A new image (uploaded, or stored with FieldFile.save(save=False)) has no thumbnail of
+        # its own yet: the thumbnail's name starts with the image's.
+        if not thumbnail or not PurePosixPath(thumbnail.name).stem.startswith(stem):
+            thumbnail.save(f"{stem}.webp", thumbnail_make(file), save=False)
         return file

@@ -1,48 +1,92 @@
-"""Demo data: the Japan market, a catalogue, a demo member with a subscription and points."""
+"""Demo data: the Japan market, a catalogue with pictures, three members whose history is dated
+as real life would date it, and one staff login per back-office role.
+
+History is replayed in time order with the clock set to each moment (``now=``): a member
+joins, subscribes, orders ship month by month (each grant dated when it ships), points are
+exchanged, an exchange is cancelled, the nightly expiry runs when lots reach their expiry.
+Nothing is back-dated afterwards, so every line of a member's history keeps the 12-month
+rule (docs/ledger.md).
+"""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
+from backoffice.demo_images import product_picture
+from exchange.services import exchange_cancel, exchange_place
 from fulfilment import services as lifecycle
+from ssr_points.batches import points_expire_due
+from ssr_points.models import Lot
 from ssr_points.roles import roles_sync
 from ssr_points.selectors import points_available
 from ssr_points.services import points_grant_for_order
 from subscriptions import services
-from subscriptions.models import Market, Member, PaymentMethod, Product
+from subscriptions.models import Market, Member, PaymentMethod, Product, Subscription, SubscriptionOrder
 
 DEMO_PASSWORD = "ssr-demo-2026"  # noqa: S105 - demo data, printed for the newcomer
 
 CATALOGUE = [
-    # sku, name_ja, name_en, price incl. tax, tax rate, PV, point cost
-    ("SUB-SUNRISE", "サンライズ（30包）", "Sunrise (30 sachets)", 24600, 8, Decimal("120"), None),
-    ("SUB-MENTABIOTICS", "メンタバイオティクス", "MentaBiotics", 12300, 8, Decimal("60"), None),
-    ("SUB-FIT20", "フィット20", "FIT20", 9800, 8, Decimal("45"), None),
-    ("SUB-DIFFUSER", "アロマディフューザー", "Aroma diffuser", 6600, 10, Decimal("20"), None),
-    ("RW-TRIAL", "トライアルパック", "Trial pack", 0, 8, Decimal("0"), 42),
-    ("RW-SHAKER", "オリジナルシェイカー", "Original shaker", 0, 10, Decimal("0"), 60),
-    ("RW-ENERGY", "エナジー（15包）", "Energy (15 sachets)", 0, 8, Decimal("0"), 100),
-    ("RW-KIT", "ウェルネスキット", "Wellness kit", 0, 8, Decimal("0"), 250),
-]
+    # sku, name_ja, name_en, price incl. tax, tax rate, PV, point cost, (shape, colour, label, alt ja, alt en)
+    ("SUB-SUNRISE", "サンライズ（30包）", "Sunrise (30 sachets)", 24600, 8, Decimal("120"), None,
+     ("pouch", (230, 120, 40), "SUNRISE", "オレンジ色のスタンドパウチ", "An orange stand-up pouch")),
+    ("SUB-MENTABIOTICS", "メンタバイオティクス", "MentaBiotics", 12300, 8, Decimal("60"), None,
+     ("jar", (40, 130, 110), "MENTA", "緑のふたの白いジャー", "A white jar with a green lid")),
+    ("SUB-FIT20", "フィット20", "FIT20", 9800, 8, Decimal("45"), None,
+     ("pouch", (40, 90, 170), "FIT20", "青いスタンドパウチ", "A blue stand-up pouch")),
+    ("SUB-DIFFUSER", "アロマディフューザー", "Aroma diffuser", 6600, 10, Decimal("20"), None,
+     ("diffuser", (120, 90, 160), "AROMA", "白いドームと紫の台座のディフューザー", "A white dome on a purple base")),
+    ("RW-TRIAL", "トライアルパック", "Trial pack", 0, 8, Decimal("0"), 42,
+     ("box", (200, 50, 90), "TRIAL", "黄色いリボンをかけた赤い箱", "A red box with a yellow ribbon")),
+    ("RW-SHAKER", "オリジナルシェイカー", "Original shaker", 0, 10, Decimal("0"), 60,
+     ("shaker", (30, 110, 180), "SSR", "目盛り付きの透明なシェイカー", "A clear shaker with a measuring scale")),
+    ("RW-ENERGY", "エナジー（15包）", "Energy (15 sachets)", 0, 8, Decimal("0"), 100,
+     ("bottle", (220, 160, 20), "ENERGY", "黄色いラベルの白いボトル", "A white bottle with a yellow label")),
+    ("RW-KIT", "ウェルネスキット", "Wellness kit", 0, 8, Decimal("0"), 250,
+     ("box", (30, 120, 80), "WELLNESS", "金色のリボンをかけた緑の箱", "A green box with a gold ribbon")),
+]  # fmt: skip
+
+QUIET_MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+RESET_HINT = "./dev demo-reset (deletes db.sqlite3 and media/, then loads the demo again)"
+
+
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.get_current_timezone())
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    return day.replace(year=year, month=month + 1, day=min(day.day, 28))
 
 
 class Command(BaseCommand):
-    help = "Load demo data (idempotent): market, products, demo member 100001 with points, staff users."
+    help = "Load demo data (idempotent): market, products with pictures, members 100001–100003, staff users."
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        self.stdout.write("Loading the demo data (market, catalogue with pictures, members, staff)…")
+        # Replaying history is not news to the members: no email goes out while it runs.
+        with override_settings(MAILERS=QUIET_MAILERS), transaction.atomic():
             member = self._load()
         self.stdout.write(
             self.style.SUCCESS(
                 "\nSSR Rewards demo is ready.\n"
-                f"  Member site:  http://127.0.0.1:8000/   login 100001 (or demo@example.com) / {DEMO_PASSWORD}\n"
-                f"  Staff admin:  http://127.0.0.1:8000/admin/   login admin / {DEMO_PASSWORD}\n"
-                f"                roles: cx-agent, cx-supervisor, ops, finance / {DEMO_PASSWORD}\n"
-                f"  Demo member has {points_available(member=member)} points available.\n"
+                "  Member site:  http://127.0.0.1:8000/   password for every login: " + DEMO_PASSWORD + "\n"
+                "    100001 (or demo@example.com)  card, subscribed, points expiring soon, history since "
+                f"{timezone.localtime(member.joined_at):%Y-%m-%d}\n"
+                "    100002 (or bank@example.com)  pays by bank transfer: the Customer Experience page\n"
+                "    100003 (or nosub@example.com) new member without a subscription\n"
+                "  Staff admin:  http://127.0.0.1:8000/admin/\n"
+                "    admin (superuser), cx-agent, cx-supervisor, ops, finance\n"
+                "  Email previews: http://127.0.0.1:8000/email-previews/ (emails print in this console)\n"
+                f"  Demo member 100001 has {points_available(member=member)} points available.\n"
+                f"  Start again from scratch: {RESET_HINT}\n"
             )
         )
 
@@ -51,8 +95,8 @@ class Command(BaseCommand):
             code="JP", defaults={"name": "日本", "cx_phone": "03-4588-9520", "cx_email": "cs.jp@example.com"}
         )
         products = {}
-        for sku, name_ja, name_en, price, rate, pv, cost in CATALOGUE:
-            products[sku], _ = Product.objects.get_or_create(
+        for sku, name_ja, name_en, price, rate, pv, cost, picture in CATALOGUE:
+            product, _ = Product.objects.get_or_create(
                 sku=sku,
                 defaults=dict(
                     market=market,
@@ -65,6 +109,13 @@ class Command(BaseCommand):
                     is_subscribable=cost is None,
                 ),
             )
+            if not product.image:
+                shape, colour, label, alt_ja, alt_en = picture
+                product.image_alt_ja, product.image_alt_en = alt_ja, alt_en
+                content = ContentFile(product_picture(shape=shape, colour=colour, label=label))
+                product.image.save(f"{sku.lower()}.png", content, save=False)
+                product.save()
+            products[sku] = product
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
@@ -84,30 +135,53 @@ class Command(BaseCommand):
                 user = User.objects.create_user(username, f"{username}@example.com", DEMO_PASSWORD, is_staff=True)
                 user.groups.add(group)
 
-    def _demo_member(self, market, products) -> Member:
+    @staticmethod
+    def _member(market, *, number, name, kana, email, joined_at, phone="", payment_method=PaymentMethod.CARD):
         member = services.member_create(
             market=market,
-            member_number="100001",
-            name="山田 花子",
-            name_kana="ヤマダ ハナコ",
-            email="demo@example.com",
-            phone="090-1234-5678",
+            member_number=number,
+            name=name,
+            name_kana=kana,
+            email=email,
+            phone=phone,
             password=DEMO_PASSWORD,
+            payment_method=payment_method,
         )
-        subscription = services.subscription_save(
-            member=member,
-            items={products["SUB-SUNRISE"]: 1, products["SUB-MENTABIOTICS"]: 1},
-            next_shipment_date=timezone.localdate() + dt.timedelta(days=12),
-        )
-        # Eleven shipped months: lots from ~11.5 months ago (expiring soon) to last month.
-        now = timezone.now()
-        for months_ago in (11, 9, 6, 3, 1):
-            shipped_at = now - dt.timedelta(days=30 * months_ago + 18)
-            self._ship(
-                services.order_create(subscription=subscription, shipment_date=timezone.localdate(shipped_at)),
-                shipped_at,
-            )
+        Member.objects.filter(pk=member.pk).update(joined_at=joined_at)
+        get_user_model().objects.filter(pk=member.user_id).update(date_joined=joined_at)
+        member.refresh_from_db()
         return member
+
+    @staticmethod
+    def _subscribe(member, items, *, first_shipment: dt.date, at: dt.datetime) -> Subscription:
+        subscription = services.subscription_save(member=member, items=items, next_shipment_date=first_shipment)
+        Subscription.objects.filter(pk=subscription.pk).update(created_at=at)
+        return subscription
+
+    @staticmethod
+    def _next_date(subscription: Subscription) -> dt.date:
+        return Subscription.objects.values_list("next_shipment_date", flat=True).get(pk=subscription.pk)
+
+    @classmethod
+    def _month(cls, subscription: Subscription) -> SubscriptionOrder:
+        """The subscription's next month, as the jobs run it: the order is created at 01:00 on
+        its date (with any bundled exchanges), ships at 15:00 and grants its points then."""
+        shipment_date = cls._next_date(subscription)
+        created_at = local(shipment_date, 1)
+        cls._expire_until(created_at)
+        order = lifecycle.subscription_order_due(subscription=subscription, today=shipment_date)
+        SubscriptionOrder.objects.filter(pk=order.pk).update(created_at=created_at)
+        shipped_at = local(shipment_date, 15)
+        cls._ship(order, shipped_at)
+        return order
+
+    @staticmethod
+    def _expire_until(at: dt.datetime) -> None:
+        """The nightly expiry (00:05) of each night up to ``at`` on which a demo lot expired."""
+        pending = Lot.objects.due(at=at).order_by("expires_at").values_list("expires_at", flat=True).distinct()
+        for expires_at in list(pending):
+            run_at = expires_at + dt.timedelta(minutes=5)
+            points_expire_due(at=run_at, now=run_at)
 
     @staticmethod
     def _ship(order, shipped_at) -> None:
@@ -115,24 +189,85 @@ class Command(BaseCommand):
         lifecycle.order_mark_shipped(order=order, shipped_at=shipped_at, now=shipped_at)
         points_grant_for_order(order=order, now=shipped_at)
 
+    def _demo_member(self, market, products) -> Member:
+        """山田 花子: joined 17 months ago, subscribed for 8 months, paused, subscribed again 4
+        months ago. Her oldest points have expired, the next ones expire within 60 days, she
+        exchanged twice (one cancelled) and is on the 15 % rate, 20 % from month 7."""
+        today = timezone.localdate()
+        joined = months_before(today, 17)
+        member = self._member(
+            market,
+            number="100001",
+            name="山田 花子",
+            kana="ヤマダ ハナコ",
+            email="demo@example.com",
+            phone="090-1234-5678",
+            joined_at=local(joined, 20, 12),
+        )
+        items = {products["SUB-SUNRISE"]: 1, products["SUB-MENTABIOTICS"]: 1}
+        first = joined + dt.timedelta(days=5)
+        subscription = self._subscribe(member, items, first_shipment=first, at=local(joined, 20, 15))
+        for month in range(8):
+            shipment_date = self._next_date(subscription)
+            if month == 5:  # the first exchange, bundled with the sixth order
+                self._expire_until(local(shipment_date - dt.timedelta(days=9), 21))
+                exchange_place(
+                    member=member,
+                    lines=[(products["RW-TRIAL"], 1)],
+                    ship_now=False,
+                    idempotency_key=uuid.uuid4(),
+                    now=local(shipment_date - dt.timedelta(days=9), 21, 30),
+                )
+            self._month(subscription)
+        paused_at = local(self._next_date(subscription) - dt.timedelta(days=3), 10)
+        Subscription.objects.filter(pk=subscription.pk).update(
+            status=Subscription.Status.CANCELLED, updated_at=paused_at
+        )
+
+        again = months_before(today, 4) + dt.timedelta(days=2)
+        subscription = self._subscribe(member, items, first_shipment=again, at=local(again - dt.timedelta(days=6), 19))
+        for month in range(4):
+            shipment_date = self._next_date(subscription)
+            if month == 2:  # an apply-now exchange, cancelled the next day
+                placed_at = local(shipment_date - dt.timedelta(days=4), 12)
+                self._expire_until(placed_at)
+                exchange = exchange_place(
+                    member=member,
+                    lines=[(products["RW-SHAKER"], 1)],
+                    ship_now=True,
+                    idempotency_key=uuid.uuid4(),
+                    now=placed_at,
+                )
+                exchange_cancel(exchange=exchange, now=placed_at + dt.timedelta(hours=20))
+            self._month(subscription)
+        self._expire_until(timezone.now())
+        return member
+
     def _other_members(self, market, products) -> None:
-        for number, name, kana, email, method in (
-            ("100002", "佐藤 太郎", "サトウ タロウ", "bank@example.com", PaymentMethod.BANK_TRANSFER),
-            ("100003", "鈴木 一郎", "スズキ イチロウ", "nosub@example.com", PaymentMethod.CARD),
-        ):
-            if Member.objects.filter(member_number=number).exists():
-                continue
-            member = services.member_create(
-                market=market,
-                member_number=number,
-                name=name,
-                name_kana=kana,
-                email=email,
-                password=DEMO_PASSWORD,
-                payment_method=method,
+        today = timezone.localdate()
+        if not Member.objects.filter(member_number="100002").exists():
+            joined = months_before(today, 3)
+            member = self._member(
+                market,
+                number="100002",
+                name="佐藤 太郎",
+                kana="サトウ タロウ",
+                email="bank@example.com",
+                joined_at=local(joined, 11),
+                payment_method=PaymentMethod.BANK_TRANSFER,
             )
-            if method == PaymentMethod.BANK_TRANSFER:
-                subscription = services.subscription_save(member=member, items={products["SUB-FIT20"]: 2})
-                shipped_at = timezone.now() - dt.timedelta(days=40)
-                order = services.order_create(subscription=subscription, shipment_date=timezone.localdate(shipped_at))
-                self._ship(order, shipped_at)
+            first = joined + dt.timedelta(days=4)
+            subscription = self._subscribe(
+                member, {products["SUB-FIT20"]: 2}, first_shipment=first, at=local(joined, 11, 5)
+            )
+            while self._next_date(subscription) < today:
+                self._month(subscription)
+        if not Member.objects.filter(member_number="100003").exists():
+            self._member(
+                market,
+                number="100003",
+                name="鈴木 一郎",
+                kana="スズキ イチロウ",
+                email="nosub@example.com",
+                joined_at=local(today - dt.timedelta(days=6), 18),
+            )

@@ -1,5 +1,7 @@
 """Brute force on the login forms: locked per (account, IP), never by account alone."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -96,3 +98,34 @@ def test_behind_a_proxy_the_lockout_is_per_real_client(client, db, settings):
     )
     assert response.status_code == 302
     assert is_logged_in(client)
+
+
+# -- issue 11 item 1: the lockout page and the warning before it --------------------------------------
+
+
+def test_the_attempt_before_the_lock_warns(client, db):
+    member = MemberFactory()
+    url = reverse("login")
+    pages = [login(client, url, member.member_number, "wrong-password", MEMBER_IP) for _ in range(4)]
+    assert all(page.status_code == 200 for page in pages)
+    assert "あと1回間違えると" not in pages[2].content.decode()
+    warning = pages[3].content.decode()
+    assert "あと1回間違えると、この端末からのログインが15分間できなくなります。" in warning
+    assert 'href="/password-reset/"' in warning
+
+
+def test_the_lockout_page_is_japanese_in_the_site_layout_with_time_contact_and_reset(client, db):
+    member = MemberFactory()
+    url = reverse("login")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        login(client, url, member.member_number, "wrong-password", ATTACKER_IP)
+    response = login(client, url, member.member_number, "wrong-password", ATTACKER_IP)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert '<html lang="ja">' in page and "<title>ログインを一時停止しています | SSRポイント</title>" in page
+    assert re.search(r"\d{2}:\d{2} 以降（約1[45]分後）にもう一度お試しください", page)
+    assert 'href="tel:03-4588-9520"' in page and 'href="mailto:cs.jp@example.com"' in page
+    assert 'href="/password-reset/"' in page
+    # A locked pair gets the same page on every try, whether or not the password is right.
+    again = login(client, url, member.member_number, PASSWORD, ATTACKER_IP)
+    assert again.status_code == 429 and "ログインを一時的に停止しています" in again.content.decode()

@@ -1,0 +1,128 @@
+"""Issue 11 items 11, 12, 14 on the home page: earn progress, the expiring-soon banner, the
+history filters and the products of each exchange."""
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from exchange.services import exchange_cancel, exchange_place
+from ssr_points.batches import points_expire_due
+from ssr_points.models import Lot
+from ssr_points.selectors import earn_progress, points_expiring_soon
+from ssr_points.services import points_adjust
+from tests.factories import MemberFactory, StaffUserFactory
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())).strip()
+
+
+def figure(response, name: str) -> str:
+    return re.search(rf'data-figure="{name}">(.*?)</', response.content.decode(), flags=re.S).group(1).strip()
+
+
+@pytest.mark.parametrize(
+    "months, current, next_rate, step_rate, step_month, months_ahead",
+    [
+        (0, 10, 10, 15, 4, 3),  # new: the first order is month 1; 15 % from month 4
+        (2, 10, 10, 15, 4, 1),
+        (3, 10, 15, 15, 4, 0),  # the next order itself brings 15 %
+        (4, 15, 15, 20, 7, 2),
+        (13, 30, 30, None, None, None),  # the top rate
+    ],
+)
+def test_earn_progress_follows_the_schedule(
+    guide_member, months, current, next_rate, step_rate, step_month, months_ahead
+):
+    subscription = guide_member.subscriptions.get()
+    subscription.months_subscribed = months
+    subscription.next_shipment_date = dt.date(2027, 1, 31)
+    subscription.save()
+    progress = earn_progress(member=guide_member)
+    assert (progress.current_rate, progress.next_order_rate) == (current, next_rate)
+    assert progress.next_order_points == 180 * next_rate // 100  # the guide's PV 180
+    assert (progress.next_step_rate, progress.next_step_month) == (step_rate, step_month)
+    if months_ahead is not None:
+        # Monthly from 31 January as the subscription moves (shipment_date_next): 28 Feb, 28 Mar, 28 Apr.
+        expected = [dt.date(2027, 1, 31), dt.date(2027, 2, 28), dt.date(2027, 3, 28), dt.date(2027, 4, 28)][
+            months_ahead
+        ]
+        assert progress.next_step_starts_on == expected
+
+
+def test_home_shows_the_earn_progress(client, guide_member):
+    subscription = guide_member.subscriptions.get()
+    subscription.months_subscribed = 4
+    subscription.next_shipment_date = dt.date(2027, 1, 10)
+    subscription.save()
+    client.force_login(guide_member.user)
+    response = client.get(reverse("home"))
+    assert figure(response, "months") == "4カ月"
+    assert figure(response, "rate") == "15%"
+    assert figure(response, "next-order") == "2027年1月10日"
+    assert figure(response, "next-points") == "♥ 27"  # floor(180 × 15 %)
+    assert figure(response, "next-step") == "2027年3月10日のお届け（定期購入7か月目）から還元率が20%になります。"
+
+
+def test_a_member_without_a_subscription_is_told_how_to_start_earning(client, db):
+    member = MemberFactory()
+    client.force_login(member.user)
+    assert "定期購入を追加すると、ポイントがたまり始めます" in text(client.get(reverse("home")))
+
+
+def test_the_banner_shows_points_expiring_within_60_days_and_the_first_last_day(client, guide_member):
+    now = timezone.now()
+    staff = StaffUserFactory()
+    soon = points_adjust(member=guide_member, points=30, reason="a", staff_user=staff, now=now - dt.timedelta(days=320))
+    later = points_adjust(
+        member=guide_member, points=40, reason="b", staff_user=staff, now=now - dt.timedelta(days=310)
+    )
+    points_adjust(member=guide_member, points=50, reason="c", staff_user=staff, now=now - dt.timedelta(days=200))
+    client.force_login(guide_member.user)
+    page = text(client.get(reverse("home")))
+    first = timezone.localtime(Lot.objects.get(entries=soon).expires_at) - dt.timedelta(days=1)
+    assert Lot.objects.get(entries=later).expires_at - now < dt.timedelta(days=60)
+    day = f"{first.year}年{first.month}月{first.day}日"
+    assert f"60日以内に ♥ 70 のポイントが失効します。最も早いものは{day}まで有効です。" in page
+
+
+def test_the_banner_window_is_exactly_60_days(guide_member):
+    now = timezone.now()
+    lot = Lot(remaining=5, expires_at=now + dt.timedelta(days=60))
+    assert points_expiring_soon(lots=[lot], at=now).points == 5
+    assert points_expiring_soon(lots=[lot], at=now - dt.timedelta(seconds=1)) is None
+    assert points_expiring_soon(lots=[], at=now) is None
+
+
+def test_no_banner_without_points_expiring_soon(client, guide_member):
+    client.force_login(guide_member.user)
+    assert "まもなく失効するポイント" not in text(client.get(reverse("home")))
+
+
+def test_history_filters_and_the_products_of_each_exchange(client, guide_member, guide_catalogue):
+    staff = StaffUserFactory()
+    old = timezone.now() - dt.timedelta(days=400)
+    points_adjust(member=guide_member, points=7, reason="昔のポイント", staff_user=staff, now=old)
+    points_expire_due(at=timezone.now())
+    exchange = exchange_place(
+        member=guide_member, lines=[(guide_catalogue["reward"], 2)], ship_now=False, idempotency_key=uuid.uuid4()
+    )
+    exchange_cancel(exchange=exchange)
+    client.force_login(guide_member.user)
+    name = guide_catalogue["reward"].name_ja
+
+    def kinds(show):
+        response = client.get(reverse("home"), {"show": show} if show else {})
+        return re.findall(r'class="ledger-kind">([^<]+)<', response.content.decode()), text(response)
+
+    everything, page = kinds("")
+    assert sorted(everything) == sorted(["調整", "調整", "失効", "利用", "返還"])
+    assert page.count(f"{name} × 2") == 2  # the redemption and its reversal name the product
+    assert kinds("earned")[0] == ["調整", "調整"]
+    assert sorted(kinds("used")[0]) == ["利用", "返還"]
+    assert kinds("expired")[0] == ["失効"]
+    assert kinds("nonsense")[0] == everything  # an unknown filter shows everything

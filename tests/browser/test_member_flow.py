@@ -94,7 +94,10 @@ def test_the_whole_bundled_flow_as_in_the_guide(phone, demo_member, shop, assert
     page.get_by_role("link", name="この交換を見る").click()
     shoot(page, "bundled-08-detail")
     check_page(page)
-    page.get_by_role("button", name="このポイント交換をキャンセル").click()
+    page.get_by_role("link", name="このポイント交換をキャンセル").click()
+    page.wait_for_url("**/cancel/")
+    check_page(page)
+    page.get_by_role("button", name="はい、キャンセルします").click()
     page.wait_for_load_state()
     assert "42ポイントが戻りました" in read(page)
     assert points_available(member=demo_member) == 500

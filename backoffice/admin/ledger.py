@@ -7,7 +7,7 @@ them, never add, change or delete them.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 
 

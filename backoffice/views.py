@@ -2,7 +2,7 @@
 
 Thin views over ``ssr_points.selectors``, ``ssr_points.services.ledger_check`` and the
 whole-ledger check job (``jobs.tasks.check_ledger_task``); the admin site mounts them
-(``config/admin.py``).
+(``backoffice/site.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.charts import bar_chart
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
-from ssr_points.charts import bar_chart
 from ssr_points.checks import ledger_check
-from ssr_points.forms import StaffReasonForm
 from subscriptions.models import Market, Member
 
 LEDGER_CHECK_SHOWN = 500
@@ -174,24 +173,3 @@ def ledger_check_view(request):
             seconds=(timezone.now() - started).total_seconds(),
         )
     return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
-
-
-def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
-    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
-    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST:
-        if form.is_valid():
-            return form.cleaned_data["reason"]
-        messages.error(request, _("A reason is required."))
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "explanation": explanation,
-        "button": button,
-        "opts": modeladmin.opts,
-        "objects": objects,
-        "action": action,
-        "form": form,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/staff_reason_action.html", context)

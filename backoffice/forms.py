@@ -7,6 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from exchange.quotes import MAX_QUANTITY
 
+# No single adjustment comes near this; a longer figure is a slip of the keyboard, and far beyond
+# it the ledger's columns would overflow (a lot holds up to 2,147,483,647 points).
+ADJUSTMENT_MAX = 1_000_000
+
 
 class PointsAdjustmentForm(forms.Form):
     points = forms.IntegerField(
@@ -24,6 +28,10 @@ class PointsAdjustmentForm(forms.Form):
         points = self.cleaned_data["points"]
         if points == 0:
             raise forms.ValidationError(_("Enter a number of points other than zero."))
+        if abs(points) > ADJUSTMENT_MAX:
+            raise forms.ValidationError(
+                _("Enter at most %(limit)s points either way."), params={"limit": f"{ADJUSTMENT_MAX:,}"}
+            )
         return points
 
     def clean_reason(self):

@@ -7,18 +7,17 @@ whole-ledger check job (``jobs.tasks.check_ledger_task``); the admin site mounts
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.charts import bar_chart
+from backoffice.downloads import csv_response
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
@@ -118,14 +117,10 @@ def points_report_csv(request, table: str):
         raise Http404
     market = _selected_market(request)
     header, rows = _report_tables(market)[table]
-    suffix = f"-{market.code}" if market is not None and table != "outstanding" else ""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="points-{table}{suffix}-{timezone.localdate():%Y%m%d}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 CSV with Japanese correctly only with a BOM
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
+    market_part = [market.code] if market is not None and table != "outstanding" else []
+    return csv_response(
+        name_parts=["points", table, *market_part, f"{timezone.localdate():%Y%m%d}"], header=header, rows=rows
+    )
 
 
 def ledger_check_view(request):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, IntegerField, OrderBy, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -238,7 +239,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     def adjust_points_view(self, request, object_id):
         if not request.user.has_perm("ssr_points.adjust_points"):
             raise PermissionDenied
-        member = get_object_or_404(Member.objects.select_related("market", "user"), pk=object_id)
+        member = member_or_404(object_id)
         available = points_available(member=member)
         confirming = False
         form = PointsAdjustmentForm(request.POST or None)
@@ -282,6 +283,15 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "limit": _adjustment_limit(request.user),
         }
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
+
+
+def member_or_404(object_id) -> Member:
+    """The member of an admin URL, or 404 for an id that is not one (``abc``, ``1e99``, a NUL)."""
+    try:
+        pk = Member._meta.pk.to_python(unquote(object_id))
+    except ValidationError:
+        raise Http404 from None
+    return get_object_or_404(Member.objects.select_related("market", "user"), pk=pk)
 
 
 def _adjustment_limit(user) -> int | None:

@@ -146,7 +146,7 @@ def main() -> None:
     from django.db import connection
 
     from jobs.services import expiry_run
-    from ssr_points.services import ledger_check
+    from ssr_points.checks import ledger_check
 
     with timed("build (generate_series)", results):
         build(database=job_db, members=args.members, due=args.due, not_due=args.not_due)

@@ -109,8 +109,9 @@ def main() -> None:
     from django.db import connection
 
     from jobs.services import grants_sweep
+    from ssr_points.checks import ledger_check
     from ssr_points.models import Lot
-    from ssr_points.services import ledger_check, lot_expires_at, order_points_to_grant
+    from ssr_points.services import lot_expires_at, order_points_to_grant
     from subscriptions.models import SubscriptionOrder
 
     with timed("build (generate_series)"):

@@ -175,8 +175,8 @@ def report_ledger(run_started, *, cpu: float) -> None:
     from django.db.models import Count, F, Max, Min, Sum
 
     from exchange.models import Exchange
+    from ssr_points.checks import ledger_check
     from ssr_points.models import Entry, Lot, PointAccount
-    from ssr_points.services import ledger_check
 
     placed = Exchange.objects.filter(created_at__gte=run_started)
     summary = placed.aggregate(n=Count("id"), first=Min("created_at"), last=Max("created_at"), points=Sum("points"))

@@ -42,8 +42,10 @@ INSTALLED_APPS = [
     "subscriptions",
     "ssr_points",
     "exchange",
+    "fulfilment",
     "jobs",
     "order_events",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

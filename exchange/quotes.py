@@ -21,9 +21,8 @@ from django.utils import timezone
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
-from subscriptions.models import Market, Member, Product, Subscription, SubscriptionItem
+from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
 
-MAX_QUANTITY = 99
 POINTS_PER_FEE_UNIT = 100
 
 

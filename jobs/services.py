@@ -27,11 +27,12 @@ from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from fulfilment.services import subscription_order_due
 from jobs.models import ExpiryReminder, JobRun
+from ssr_points.batches import points_expire_due, points_grant_shipped_orders
+from ssr_points.checks import ledger_check
 from ssr_points.models import Lot
-from ssr_points.services import ledger_check, points_expire_due, points_grant_shipped_orders
 from subscriptions.models import Member, Subscription
-from subscriptions.services import subscription_order_due
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ def grants_sweep(
 
 
 def ledger_check_run(*, now: dt.datetime | None = None, chunk_size: int = 5000, progress=None) -> JobRun:
-    """Check every member's ledger (``ssr_points.services.ledger_check``), ``chunk_size`` members
+    """Check every member's ledger (``ssr_points.checks.ledger_check``), ``chunk_size`` members
     at a time, recording the members checked and the violations found: every one counted
     (``items``), the first ``LEDGER_CHECK_FINDINGS_KEPT`` kept (``findings``) for the admin page.
 

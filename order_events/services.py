@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fulfilment.services import order_mark_returned, order_mark_shipped
 from order_events.exceptions import EventRejected
 from order_events.models import OrderEvent
 from subscriptions.models import Member, SubscriptionOrder
-from subscriptions.services import order_mark_returned, order_mark_shipped
 
 SIGNATURE_PREFIX = "sha256="
 
@@ -57,6 +57,10 @@ def order_event_receive(
     """Apply an order event once: ``order.shipped`` → ``order_mark_shipped`` (the grant follows
     on commit), ``order.returned`` → ``order_mark_returned`` (claws the points back).
 
+    ``occurred_at`` (when the commerce system says it happened) is kept on the event and the
+    order (its ship or return date); the ledger dates its entries ``now`` (docs/ledger.md). An
+    ``occurred_at`` before the order existed (or shipped, for a return) is refused.
+
     Returns (event, created); a redelivered event id returns its first record and changes
     nothing. Unknown member or order, an event id reused for another body, or an order in a
     state the event cannot apply to raise ``EventRejected``; nothing is written then.
@@ -87,12 +91,17 @@ def order_event_receive(
             if kind == OrderEvent.Kind.SHIPPED:
                 if order.status not in (SubscriptionOrder.Status.CREATED, SubscriptionOrder.Status.SHIPPED):
                     raise EventRejected(409, "order_not_shippable", f"Order {order_number} is {order.status}.")
-                order_mark_shipped(order=order, now=occurred_at)
+                _occurred_not_before(occurred_at, order.created_at, what="the order was created")
+                order_mark_shipped(order=order, shipped_at=occurred_at, now=now)
             else:
                 if order.status not in (SubscriptionOrder.Status.SHIPPED, SubscriptionOrder.Status.RETURNED):
                     raise EventRejected(409, "order_not_shipped", f"Order {order_number} is {order.status}.")
+                _occurred_not_before(occurred_at, order.shipped_at, what="the order shipped")
                 order_mark_returned(
-                    order=order, reason=reason or f"注文 {order_number} の返品によるポイント取消", now=occurred_at
+                    order=order,
+                    returned_at=occurred_at,
+                    reason=reason or f"注文 {order_number} の返品によるポイント取消",
+                    now=now,
                 )
     except IntegrityError:
         existing = OrderEvent.objects.filter(event_id=event_id).first()
@@ -100,6 +109,20 @@ def order_event_receive(
             raise
         return _duplicate(existing, kind=kind, body_sha256=body_sha256), False
     return event, True
+
+
+def _occurred_not_before(occurred_at: dt.datetime, earliest: dt.datetime | None, *, what: str) -> None:
+    """An event cannot have happened before its order could: refuse it (a clock off by more than
+    the allowed skew, or a forged date) instead of recording a date that cannot be true."""
+    if earliest is None:
+        return
+    slack = dt.timedelta(seconds=settings.ORDER_EVENTS_MAX_SKEW_SECONDS)
+    if occurred_at < earliest - slack:
+        raise EventRejected(
+            422,
+            "occurred_at_out_of_range",
+            f"'occurred_at' ({occurred_at.isoformat()}) is before {what} ({earliest.isoformat()}).",
+        )
 
 
 def _duplicate(existing: OrderEvent, *, kind: str, body_sha256: str) -> OrderEvent:

@@ -18,6 +18,8 @@ from order_events.models import OrderEvent
 from order_events.services import event_verify, order_event_receive
 
 MAX_BODY_BYTES = 16 * 1024
+# No event of this program happened before it existed; the order's own dates bound it further.
+OLDEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _field(payload: dict, name: str, *, required: bool = True, max_length: int = 100) -> str:
@@ -39,8 +41,14 @@ def _occurred_at(payload: dict, *, now: dt.datetime, max_skew: int) -> dt.dateti
         moment = None
     if moment is None or timezone.is_naive(moment):
         raise EventRejected(400, "malformed_body", "'occurred_at' must be an ISO 8601 datetime with a UTC offset.")
+    try:
+        moment = moment.astimezone(dt.UTC)  # year 1 at +14:00 would be year 0: not a date
+    except OverflowError:
+        moment = None
+    if moment is None or moment < OLDEST_OCCURRED_AT:
+        raise EventRejected(422, "occurred_at_out_of_range", f"'occurred_at' is before {OLDEST_OCCURRED_AT:%Y-%m-%d}.")
     if moment > now + dt.timedelta(seconds=max_skew):
-        raise EventRejected(400, "malformed_body", "'occurred_at' is in the future.")
+        raise EventRejected(422, "occurred_at_out_of_range", f"'occurred_at' is more than {max_skew} s in the future.")
     return moment
 
 

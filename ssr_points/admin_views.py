@@ -22,8 +22,8 @@ from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
 from ssr_points.charts import bar_chart
+from ssr_points.checks import ledger_check
 from ssr_points.forms import StaffReasonForm
-from ssr_points.services import ledger_check
 from subscriptions.models import Market, Member
 
 LEDGER_CHECK_SHOWN = 500

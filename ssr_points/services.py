@@ -1,6 +1,7 @@
-"""Every write to the points ledger.
+"""Every write to one member's points ledger.
 
-Each service is one transaction that first locks the member's ``PointAccount`` row, then
+The member's ledger operations: grant, redeem, reverse, claw back, adjust. Each service is
+one transaction that first locks the member's ``PointAccount`` row, then
 the member's lots in FIFO order; every writer takes the locks in that order, so a member's
 writes are serialised and cannot deadlock. Services validate before they write: a refused
 request raises a ``PointsError`` and leaves the ledger unchanged.
@@ -10,16 +11,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import itertools
-import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ssr_points.exceptions import (
@@ -36,7 +33,7 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
-from subscriptions.models import Market, Member, SubscriptionOrder
+from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
 
@@ -193,12 +190,35 @@ def _credit_new_lot(
     return lot
 
 
+EXPIRY_REASON = "有効期限切れ"
+
+
+def _expire_lot(*, account: PointAccount, lot: Lot, now: dt.datetime) -> Entry:
+    """Record the expiry of one due lot now, as the nightly job would (``ssr_points.batches``)."""
+    entry = Entry.objects.create(
+        member_id=lot.member_id,
+        kind=Entry.Kind.EXPIRY,
+        points=-lot.remaining,
+        created_at=now,
+        reason=EXPIRY_REASON,
+        lot=lot,
+    )
+    account.balance -= lot.remaining
+    lot.expired += lot.remaining
+    lot.remaining = 0
+    lot.save(update_fields=["remaining", "expired"])
+    account.save(update_fields=["balance", "updated_at"])
+    return entry
+
+
 # -- grants -------------------------------------------------------------------------------
 
 
 def points_grant_for_order(*, order: SubscriptionOrder, now: dt.datetime | None = None) -> Lot | None:
     """Grant the points a shipped subscription order earns. Idempotent per order.
 
+    The lot is granted ``now``, when the ledger records it, and gets its full 12 months from
+    then, however long ago the order shipped (docs/ledger.md: facts are dated when written).
     Returns the order's lot (the existing one when it was already granted), or ``None`` when
     the order earns no points.
     """
@@ -219,7 +239,7 @@ def points_grant_for_order(*, order: SubscriptionOrder, now: dt.datetime | None 
             account=account,
             member=order.member,
             points=points,
-            granted_at=order.shipped_at,
+            granted_at=now,
             kind=Entry.Kind.GRANT,
             reason=f"定期購入 注文 {order.number} の出荷による付与",
             reference=order.number,
@@ -330,7 +350,9 @@ def points_claw_back_order(
     What is left of the order's lot is removed; what was already spent is taken from the
     member's other spendable lots (FIFO), and what they cannot cover becomes a documented
     debt that later incoming points repay first. Points of the lot that already expired are
-    not taken twice. Returns the clawback entry, or ``None`` when there was nothing to take.
+    not taken twice: when the lot is past its expiry but the nightly job has not recorded it
+    yet, its expiry is recorded first. Only lots spendable ``now`` pay (docs/ledger.md).
+    Returns the clawback entry, or ``None`` when there was nothing to take.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -342,6 +364,8 @@ def points_claw_back_order(
         lot = Lot.objects.select_for_update().filter(member_id=order.member_id, order=order).first()
         if lot is None:
             return None
+        if lot.remaining and lot.expires_at <= now:
+            _expire_lot(account=account, lot=lot, now=now)  # what lapsed is expiry, not clawback
         take_back = lot.amount - lot.expired
         if take_back <= 0:
             return None
@@ -467,469 +491,3 @@ def points_adjust(
         account.balance += points
         account.save(update_fields=["balance", "updated_at"])
         return entry
-
-
-# -- grants in bulk (the sweep) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GrantBatch:
-    orders: int  # orders looked at
-    lots: int  # lots granted
-    points: int
-    members: int
-    seconds: float = 0.0  # how long the batch's transaction held its locks
-
-
-@dataclass(frozen=True)
-class GrantResult:
-    orders: int
-    lots: int
-    points: int
-    members: int
-    batches: int
-    longest_batch_seconds: float = 0.0
-
-
-def _earn_percent_sql(markets: Iterable) -> str:
-    """SQL for the earn rate (%) of ``p.months_subscribed`` in the market ``mk``; from settings data only."""
-    cases = []
-    for market in markets:
-        steps = " ".join(
-            f"WHEN p.months_subscribed >= {int(month)} THEN {int(percent)}"
-            for month, percent in sorted(market.earn_rate_schedule, reverse=True)
-        )
-        cases.append(f"WHEN {int(market.pk)} THEN (CASE {steps} ELSE 0 END)")
-    return f"(CASE mk.id {' '.join(cases)} ELSE 0 END)" if cases else "0"
-
-
-def grant_statement(*, where: str) -> str:
-    """PostgreSQL: grant every shipped, not yet granted order ``o`` matching ``where``, in one statement.
-
-    Members with an open clawback debt are left out (their grant repays the debt first: the
-    per-order service does that). Parameters: those of ``where``, then entry created_at and
-    account updated_at. Returns one row (lots, points, members). Idempotent: an order that
-    has its lot already conflicts on the unique (member, order) lot index and is skipped —
-    no entry, no balance change, as the entries and balances follow the inserted lots only.
-    (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
-    a nested loop over a heap this very statement is growing. Member and account are looked
-    up per order by primary key, so a batch never hash-joins the whole member table; the
-    entries join the inserted lots to their orders by primary key too — joined to the
-    ``due`` CTE instead, whose size the planner cannot estimate, it became a nested loop
-    of CTE scans, quadratic in the batch size.)
-    """
-    lot_table = Lot._meta.db_table
-    entry_table = Entry._meta.db_table
-    account_table = PointAccount._meta.db_table
-    order_table = SubscriptionOrder._meta.db_table
-    percent = _earn_percent_sql(Market.objects.order_by("pk"))
-    return f"""
-        WITH picked AS (
-            SELECT o.id, o.member_id, o.number, o.shipped_at, o.pv, o.months_subscribed,
-                   (SELECT m.market_id FROM {Member._meta.db_table} AS m WHERE m.id = o.member_id) AS market_id
-            FROM {order_table} AS o
-            WHERE o.status = 'shipped' AND ({where})
-              AND (SELECT a.debt FROM {account_table} AS a WHERE a.member_id = o.member_id) = 0
-        ), due AS (
-            SELECT p.id, p.member_id, p.number, p.shipped_at, mk.time_zone,
-                   FLOOR(p.pv * {percent} / 100)::bigint AS points
-            FROM picked AS p JOIN {Market._meta.db_table} AS mk ON mk.id = p.market_id
-        ), lots AS (
-            INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
-            SELECT member_id, id, points, points, 0, shipped_at,
-                   ((shipped_at AT TIME ZONE time_zone)::date + interval '12 months') AT TIME ZONE time_zone
-            FROM due WHERE points > 0
-            ON CONFLICT (member_id, order_id) DO NOTHING
-            RETURNING id, member_id, order_id, amount
-        ), entries AS (
-            INSERT INTO {entry_table}
-                (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
-            SELECT lots.member_id, 'grant', lots.amount, %s,
-                   '定期購入 注文 ' || o.number || ' の出荷による付与', o.number,
-                   'grant:order:' || o.id, lots.id, lots.order_id
-            FROM lots JOIN {order_table} AS o ON o.id = lots.order_id
-        ), per_member AS (
-            SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
-        ), balances AS (
-            UPDATE {account_table} AS account
-            SET balance = account.balance + per_member.points, updated_at = %s
-            FROM per_member WHERE account.member_id = per_member.member_id
-        )
-        SELECT (SELECT COUNT(*) FROM lots), (SELECT COALESCE(SUM(points), 0) FROM per_member),
-               (SELECT COUNT(*) FROM per_member)
-    """
-
-
-def points_grant_orders_batch(
-    *, order_ids: Sequence[int], member_ids: Iterable[int] | None = None, statement: str | None = None
-) -> tuple[int, int, int, float]:
-    """Grant the given shipped orders set-based (PostgreSQL): one short transaction that locks
-    their members' accounts in member order, then grants in one statement. Orders of members
-    in debt go through ``points_grant_for_order`` one by one afterwards. ``member_ids`` (the
-    orders' members) and ``statement`` (``grant_statement(where="o.id = ANY(%s)")``) save a
-    query each when the caller has them. Returns (lots, points, members, seconds the locks
-    were held)."""
-    if not order_ids:
-        return 0, 0, 0, 0.0
-    ids = list(order_ids)
-    if member_ids is None:
-        member_ids = SubscriptionOrder.objects.filter(pk__in=ids).values_list("member_id", flat=True)
-    member_ids = sorted(set(member_ids))
-    statement = statement or grant_statement(where="o.id = ANY(%s)")
-    started = time.monotonic()
-    with transaction.atomic(), connection.cursor() as cursor:
-        now = timezone.now()
-        cursor.execute(
-            f"SELECT member_id, debt FROM {PointAccount._meta.db_table} WHERE member_id = ANY(%s) "
-            f"ORDER BY member_id FOR UPDATE",
-            [member_ids],
-        )
-        indebted = [member_id for member_id, debt in cursor.fetchall() if debt > 0]
-        cursor.execute(statement, [ids, now, now])
-        lots, points, members = cursor.fetchone()
-    seconds = time.monotonic() - started
-    if indebted:
-        orders = SubscriptionOrder.objects.filter(
-            pk__in=ids, member_id__in=indebted, status=SubscriptionOrder.Status.SHIPPED
-        ).filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
-        for order in orders:
-            lot = points_grant_for_order(order=order)
-            if lot is not None:
-                lots, points, members = lots + 1, points + lot.amount, members + 1
-    return lots, int(points), members, seconds
-
-
-def points_grant_shipped_orders(
-    *,
-    shipped_from: dt.datetime,
-    shipped_to: dt.datetime | None = None,
-    batch_size: int | None = None,
-    progress=None,
-) -> GrantResult:
-    """Grant every order shipped in [``shipped_from``, ``shipped_to``] that has no grant yet.
-
-    The daily sweep behind the per-order grant task, so a lost message loses no points.
-    Orders whose PV earns nothing get no lot; the window keeps them from being looked at
-    forever. The candidates come from one streamed query in member order, so a member's
-    orders fall into one batch and each account is locked and updated once per sweep; on
-    PostgreSQL each batch is one set-based statement, elsewhere ``points_grant_for_order``
-    per order. ``progress`` gets each batch.
-    """
-    shipped_to = shipped_to or timezone.now()
-    most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
-    batch_size = batch_size_first(most) if connection.vendor == "postgresql" else most
-    totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
-    candidates = (
-        SubscriptionOrder.objects.filter(
-            status=SubscriptionOrder.Status.SHIPPED, shipped_at__gte=shipped_from, shipped_at__lte=shipped_to
-        )
-        .filter(~Exists(Lot.objects.filter(member_id=OuterRef("member_id"), order_id=OuterRef("pk"))))
-        .order_by("member_id", "pk")
-        .values_list("pk", "member_id")
-        .iterator(chunk_size=most)
-    )
-    statement = None
-    while rows := list(itertools.islice(candidates, batch_size)):
-        ids = [pk for pk, _ in rows]
-        if connection.vendor == "postgresql":
-            statement = statement or grant_statement(where="o.id = ANY(%s)")
-            lots, points, members, seconds = points_grant_orders_batch(
-                order_ids=ids, member_ids=[member_id for _, member_id in rows], statement=statement
-            )
-        else:
-            lots = points = 0
-            granted_members = set()
-            started = time.monotonic()
-            for order in SubscriptionOrder.objects.filter(pk__in=ids).order_by("member_id", "pk"):
-                lot = points_grant_for_order(order=order)
-                if lot is not None:
-                    lots, points = lots + 1, points + lot.amount
-                    granted_members.add(order.member_id)
-            members, seconds = len(granted_members), (time.monotonic() - started) / max(len(ids), 1)
-        if connection.vendor == "postgresql":
-            batch_size = batch_size_next(batch_size, rows=len(ids), seconds=seconds, most=most)
-        batch = GrantBatch(
-            orders=len(ids),
-            lots=lots,
-            points=points,
-            members=members,
-            seconds=seconds,
-        )
-        _totals_add(totals, batch)
-        if progress is not None:
-            progress(batch)
-    return GrantResult(**totals)
-
-
-def _totals_add(totals: dict, batch: GrantBatch | ExpiryBatch) -> None:
-    """Count a committed batch into its run's totals: its counts, one batch, the longest lock."""
-    for name in totals.keys() - {"batches", "longest_batch_seconds"}:
-        totals[name] += getattr(batch, name)
-    totals["batches"] += 1
-    totals["longest_batch_seconds"] = max(totals["longest_batch_seconds"], batch.seconds)
-
-
-# -- expiry -------------------------------------------------------------------------------------
-
-
-def batch_size_first(most: int) -> int:
-    """Start small (a cold cache, a fresh plan) and let ``batch_size_next`` grow the batches."""
-    return min(most, 1000)
-
-
-def batch_size_next(size: int, *, rows: int, seconds: float, most: int) -> int:
-    """Keep each batch's lock time near ``SSR_POINTS_BATCH_LOCK_TARGET_SECONDS`` (well under the
-    1 s budget) on a slower or busier database: shrink after a slow batch, grow back to ``most``."""
-    target = settings.SSR_POINTS_BATCH_LOCK_TARGET_SECONDS
-    if rows <= 0 or seconds <= 0:
-        return size
-    if seconds > target:
-        return max(100, min(size, int(rows * target / seconds)))
-    if seconds < target / 2:
-        return min(most, int(size * 1.5))
-    return size
-
-
-@dataclass(frozen=True)
-class ExpiryBatch:
-    lots: int
-    points: int
-    members: int
-    last_member_id: int
-    seconds: float = 0.0  # how long the batch's transaction held its locks
-
-
-EXPIRY_REASON = "有効期限切れ"
-
-
-def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: int) -> ExpiryBatch | None:
-    """Record the expiry of due lots of the next members after ``after_member_id``, set-based.
-
-    Finds the batch's last member first (no locks), then one short transaction: it locks the
-    accounts of the members in the batch (in member order, like every other writer), then
-    records one expiry entry per lot, lowers the balances and empties the lots — on
-    PostgreSQL in a single statement (``UPDATE … RETURNING`` feeding the entry insert and the
-    balance update), elsewhere in four. Returns ``None`` when no due lot is left.
-    Safe to run twice: a lot whose expiry is recorded has nothing left and is not due again.
-    """
-    lot_table = Lot._meta.db_table
-    entry_table = Entry._meta.db_table
-    account_table = PointAccount._meta.db_table
-    due = f"{lot_table}.remaining > 0 AND {lot_table}.expires_at <= %s"
-    at = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT member_id FROM {lot_table} WHERE {due} AND member_id > %s ORDER BY member_id LIMIT 1 OFFSET %s",
-            [at, after_member_id, batch_size - 1],
-        )
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(
-                f"SELECT MAX(member_id) FROM {lot_table} WHERE {due} AND member_id > %s", [at, after_member_id]
-            )
-            row = cursor.fetchone()
-            if row is None or row[0] is None:
-                return None
-    upto = row[0]
-    in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
-    params = [at, after_member_id, upto]
-    started = time.monotonic()
-    with transaction.atomic(), connection.cursor() as cursor:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        cursor.execute(
-            f"SELECT member_id FROM {account_table} WHERE member_id IN "
-            f"(SELECT member_id FROM {lot_table} WHERE {in_batch}) ORDER BY member_id{lock}",
-            params,
-        )
-        members = len(cursor.fetchall())
-        if connection.vendor == "postgresql":
-            kind = str(Entry.Kind.EXPIRY)
-            cursor.execute(_expire_statement(where=in_batch), [*params, kind, now, EXPIRY_REASON, now])
-            lots, points, _ = cursor.fetchone()
-        else:
-            cursor.execute(
-                f"INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id) "
-                f"SELECT member_id, %s, -remaining, %s, %s, '', id FROM {lot_table} WHERE {in_batch}",
-                [str(Entry.Kind.EXPIRY), now, EXPIRY_REASON, *params],
-            )
-            lots = cursor.rowcount
-            cursor.execute(
-                f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
-                f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
-                f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
-                [now, *params],
-            )
-            cursor.execute(f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}", params)
-            points = cursor.fetchone()[0]
-            cursor.execute(
-                f"UPDATE {lot_table} SET expired = expired + remaining, remaining = 0 WHERE {in_batch}", params
-            )
-    return ExpiryBatch(
-        lots=lots, points=int(points), members=members, last_member_id=upto, seconds=time.monotonic() - started
-    )
-
-
-def _expire_statement(*, where: str) -> str:
-    """PostgreSQL: empty the due lots matching ``where`` and record their expiry, in one statement.
-
-    Parameters: those of ``where``, then entry kind, entry created_at, reason, account updated_at.
-    Returns one row (lots, points, members).
-    """
-    lot_table = Lot._meta.db_table
-    entry_table = Entry._meta.db_table
-    account_table = PointAccount._meta.db_table
-    return f"""
-        WITH due AS (
-            SELECT id, member_id, remaining FROM {lot_table} WHERE {where}
-        ), emptied AS (
-            UPDATE {lot_table} AS lot SET expired = lot.expired + due.remaining, remaining = 0
-            FROM due WHERE lot.id = due.id
-            RETURNING lot.id, lot.member_id, due.remaining
-        ), entries AS (
-            INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id)
-            SELECT member_id, %s, -remaining, %s, %s, '', id FROM emptied
-        ), per_member AS (
-            SELECT member_id, SUM(remaining) AS points FROM emptied GROUP BY member_id
-        ), balances AS (
-            UPDATE {account_table} AS account
-            SET balance = account.balance - per_member.points, updated_at = %s
-            FROM per_member WHERE account.member_id = per_member.member_id
-        )
-        SELECT (SELECT COUNT(*) FROM emptied), (SELECT COALESCE(SUM(points), 0) FROM per_member),
-               (SELECT COUNT(*) FROM per_member)
-    """
-
-
-@dataclass(frozen=True)
-class ExpiryResult:
-    lots: int
-    points: int
-    members: int
-    batches: int
-    longest_batch_seconds: float = 0.0
-
-
-def points_expire_due(*, at: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> ExpiryResult:
-    """Record the expiry of every lot whose expiry instant is at or before ``at`` (default: now).
-
-    Committed batches keyed by member id; a crash between batches loses nothing, and a rerun
-    picks up what is left. ``progress`` is called with each ``ExpiryBatch``.
-    """
-    at = at or timezone.now()
-    most = batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
-    batch_size = batch_size_first(most)
-    totals = {"lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
-    after = 0
-    while (batch := points_expire_batch(at=at, after_member_id=after, batch_size=batch_size)) is not None:
-        after = batch.last_member_id
-        batch_size = batch_size_next(batch_size, rows=batch.lots, seconds=batch.seconds, most=most)
-        _totals_add(totals, batch)
-        if progress is not None:
-            progress(batch)
-    return ExpiryResult(**totals)
-
-
-# -- invariants ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Violation:
-    member_id: int
-    rule: str
-    expected: int
-    actual: int
-    lot_id: int | None = None
-
-    def __str__(self) -> str:
-        where = f" lot {self.lot_id}" if self.lot_id else ""
-        return f"member {self.member_id}{where}: {self.rule} (expected {self.expected}, found {self.actual})"
-
-
-def ledger_check(
-    *, member_ids: Iterable[int] | None = None, at: dt.datetime | None = None, chunk_size: int = 5000
-) -> list[Violation]:
-    """Check the ledger's invariants for the given members (default: all); return every violation.
-
-    - account.balance = Σ entries = Σ lot.remaining − account.debt
-    - for each lot: remaining = amount − Σ allocations − expired
-    - no spendable lot (at ``at``, default now) while the account carries a debt
-    """
-    at = at or timezone.now()
-    violations: list[Violation] = []
-    if member_ids is not None:
-        ids = sorted(set(member_ids))
-        for start in range(0, len(ids), chunk_size):
-            violations.extend(_ledger_check_chunk(ids[start : start + chunk_size], at=at))
-        return violations
-    last = 0
-    while chunk := list(Member.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]):
-        violations.extend(_ledger_check_chunk(chunk, at=at))
-        last = chunk[-1]
-    return violations
-
-
-def _ledger_check_chunk(member_ids: list[int], *, at: dt.datetime) -> list[Violation]:
-    """The chunk's queries read one snapshot: on PostgreSQL a read-only REPEATABLE READ
-    transaction (it takes no locks and is never refused), so an exchange committed between two
-    of them cannot look like a violation on a live database. Inside a caller's transaction,
-    that transaction's isolation applies."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _ledger_check_chunk_read(member_ids, at=at)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return _ledger_check_chunk_read(member_ids, at=at)
-
-
-def _ledger_check_chunk_read(member_ids: list[int], *, at: dt.datetime) -> list[Violation]:
-    violations = []
-    accounts = {a.member_id: a for a in PointAccount.objects.filter(member_id__in=member_ids).only("balance", "debt")}
-    entry_sums = dict(
-        Entry.objects.filter(member_id__in=member_ids)
-        .values("member_id")
-        .annotate(s=Sum("points"))
-        .values_list("member_id", "s")
-    )
-    lot_sums = dict(
-        Lot.objects.filter(member_id__in=member_ids)
-        .values("member_id")
-        .annotate(s=Sum("remaining"))
-        .values_list("member_id", "s")
-    )
-    for member_id in member_ids:
-        account = accounts.get(member_id)
-        balance = account.balance if account else 0
-        debt = account.debt if account else 0
-        entries = entry_sums.get(member_id) or 0
-        lots = (lot_sums.get(member_id) or 0) - debt
-        if entries != balance:
-            violations.append(Violation(member_id, "balance = Σ entries", entries, balance))
-        if lots != balance:
-            violations.append(Violation(member_id, "balance = Σ lot.remaining − debt", lots, balance))
-    allocated = (
-        Lot.objects.filter(member_id__in=member_ids)
-        .annotate(allocated=Sum("allocations__points", default=0))
-        .exclude(remaining=F("amount") - F("allocated") - F("expired"))
-        .values_list("member_id", "pk", "amount", "allocated", "expired", "remaining")
-    )
-    for member_id, lot_id, amount, allocated_points, expired, remaining in allocated:
-        violations.append(
-            Violation(
-                member_id,
-                "lot.remaining = amount − Σ allocations − expired",
-                amount - allocated_points - expired,
-                remaining,
-                lot_id,
-            )
-        )
-    indebted = (
-        PointAccount.objects.filter(member_id__in=member_ids, debt__gt=0)
-        .annotate(
-            open_lots=Count("member__lots", filter=Q(member__lots__remaining__gt=0, member__lots__expires_at__gt=at))
-        )
-        .filter(open_lots__gt=0)
-    )
-    for account in indebted:
-        violations.append(Violation(account.member_id, "no points left in lots while in debt", 0, account.open_lots))
-    return violations

@@ -2,7 +2,7 @@
 
 Every write that touches points goes through a service: the adjustment view calls
 ``ssr_points.services.points_adjust_by_staff``, the order actions call
-``subscriptions.services.order_mark_shipped`` / ``order_mark_returned``. Subscriptions and
+``fulfilment.services.order_mark_shipped`` / ``order_mark_returned``. Subscriptions and
 orders are read-only here; they change only through those services.
 """
 
@@ -26,13 +26,13 @@ from django.utils.translation import gettext_lazy
 
 from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
 from exchange.models import Exchange, ExchangeRequest
+from fulfilment import services as lifecycle
 from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
 from ssr_points.forms import PointsAdjustmentForm
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
 from ssr_points.services import points_adjust_by_staff
-from subscriptions import services
 from subscriptions.models import (
     Market,
     Member,
@@ -399,7 +399,7 @@ class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.Mod
     def mark_shipped(self, request, queryset):
         shipped = 0
         for order in queryset.filter(status=SubscriptionOrder.Status.CREATED):
-            order = services.order_mark_shipped(order=order)
+            order = lifecycle.order_mark_shipped(order=order)
             if order.status == SubscriptionOrder.Status.SHIPPED:
                 shipped += 1
                 self.log_change(request, order, _("Marked shipped"))
@@ -436,7 +436,7 @@ class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.Mod
             if order.status != SubscriptionOrder.Status.SHIPPED:
                 skipped += 1
                 continue
-            order = services.order_mark_returned(order=order, staff_user=request.user, reason=reason)
+            order = lifecycle.order_mark_returned(order=order, staff_user=request.user, reason=reason)
             returned += 1
             self.log_change(request, order, _("Marked returned: %(reason)s") % {"reason": reason})
         if returned:

@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from exchange.quotes import MAX_QUANTITY
+from subscriptions.models import MAX_QUANTITY
 
 
 class MemberLoginForm(AuthenticationForm):

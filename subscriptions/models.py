@@ -140,6 +140,10 @@ class Member(models.Model):
         return self.payment_method == PaymentMethod.CARD
 
 
+# The most of one product on one line, in a subscription or an exchange (forms and the quote).
+MAX_QUANTITY = 99
+
+
 class Product(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="products")
     sku = models.CharField(_("SKU"), max_length=32, unique=True)

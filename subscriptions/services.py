@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from ssr_points.models import PointAccount
 from subscriptions.models import (
     Market,
     Member,
@@ -35,7 +33,7 @@ def member_create(
     phone: str = "",
     payment_method: str = PaymentMethod.CARD,
 ) -> Member:
-    """A member with a login (username = member number) and an empty point account."""
+    """A member with a login (username = member number); the ledger opens their point account on first use."""
     with transaction.atomic():
         user = get_user_model().objects.create_user(username=member_number, email=email, password=password)
         member = Member.objects.create(
@@ -47,7 +45,6 @@ def member_create(
             phone=phone,
             payment_method=payment_method,
         )
-        PointAccount.objects.create(member=member)
     return member
 
 
@@ -120,35 +117,6 @@ def order_create(
     return order
 
 
-def order_mark_shipped(*, order: SubscriptionOrder, now: dt.datetime | None = None) -> SubscriptionOrder:
-    """Mark an order shipped, with the bundled exchanges it carries; its points are granted
-    by a task once this commits."""
-    from exchange.models import Exchange
-    from exchange.services import exchange_mark_shipped
-    from ssr_points.tasks import points_grant_for_order_task
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        order = SubscriptionOrder.objects.select_for_update().get(pk=order.pk)
-        if order.status == SubscriptionOrder.Status.CREATED:
-            order.status = SubscriptionOrder.Status.SHIPPED
-            order.shipped_at = now
-            order.save(update_fields=["status", "shipped_at"])
-            for exchange in Exchange.objects.filter(order=order, status=Exchange.Status.PLACED).order_by("pk"):
-                exchange_mark_shipped(exchange=exchange, now=now)
-            transaction.on_commit(lambda: points_grant_for_order_task.delay(order.pk))
-    return order
-
-
-def orders_mark_shipped(
-    *, orders: Iterable[SubscriptionOrder], now: dt.datetime | None = None
-) -> list[SubscriptionOrder]:
-    """Staff (admin action) or fulfilment mark several orders shipped: one transaction per order,
-    so a large selection holds no lock for long; orders already shipped are left as they are."""
-    now = now or timezone.now()
-    return [order_mark_shipped(order=order, now=now) for order in orders]
-
-
 # -- subscription runs -----------------------------------------------------------------------
 
 
@@ -156,83 +124,3 @@ def shipment_date_next(date: dt.date) -> dt.date:
     """The same day next month, clamped to the month's end (31 Jan → 28/29 Feb)."""
     year, month = (date.year + 1, 1) if date.month == 12 else (date.year, date.month + 1)
     return date.replace(year=year, month=month, day=min(date.day, calendar.monthrange(year, month)[1]))
-
-
-def subscription_order_due(*, subscription: Subscription, today: dt.date) -> SubscriptionOrder | None:
-    """Turn an active subscription due on or before ``today`` into its order, then move it on.
-
-    One transaction, locks in the ledger's order (the member's point account, the
-    subscription, the bundled exchanges). The order carries the subscription's items plus
-    the reward items of the member's bundled exchanges that are placed and not yet on an
-    order (reward lines: price 0, PV 0), and their fees (each exchange's agreed
-    ``charge_incl_tax``: exchange fee + shipping) in its total; the exchanges are linked to
-    the order, so they can no longer be cancelled. The next shipment date moves on a month
-    at a time until it is after ``today`` (a run missed for days creates one order, not
-    several). Returns the new order, or ``None`` when the subscription is not (or no longer)
-    due or that date's order exists already: rerunnable.
-    """
-    from exchange.models import Exchange
-    from ssr_points.services import points_account_lock
-
-    with transaction.atomic():
-        points_account_lock(member=subscription.member)
-        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-        if subscription.status != Subscription.Status.ACTIVE or subscription.next_shipment_date > today:
-            return None
-        shipment_date = subscription.next_shipment_date
-        next_date = shipment_date
-        while next_date <= today:
-            next_date = shipment_date_next(next_date)
-        order = None
-        already = (
-            SubscriptionOrder.objects.filter(subscription=subscription, shipment_date=shipment_date)
-            .exclude(status=SubscriptionOrder.Status.CANCELLED)
-            .exists()
-        )
-        if not already:  # staff may have created that date's order by hand already
-            exchanges = list(
-                Exchange.objects.select_for_update()
-                .filter(member_id=subscription.member_id, status=Exchange.Status.PLACED, ship_now=False)
-                .filter(order__isnull=True)
-                .order_by("pk")
-            )
-            reward_lines = [
-                SubscriptionOrderLine(
-                    member_id=subscription.member_id,
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    unit_price_incl_tax=0,
-                    tax_rate=line.tax_rate,
-                    unit_pv=Decimal("0"),
-                    is_reward=True,
-                )
-                for exchange in exchanges
-                for line in exchange.lines.order_by("pk")
-            ]
-            order = order_create(
-                subscription=subscription,
-                shipment_date=shipment_date,
-                extra_lines=reward_lines,
-                extra_charge_incl_tax=sum(exchange.charge_incl_tax for exchange in exchanges),
-            )
-            Exchange.objects.filter(pk__in=[exchange.pk for exchange in exchanges]).update(order=order)
-        Subscription.objects.filter(pk=subscription.pk).update(next_shipment_date=next_date, updated_at=timezone.now())
-    return order
-
-
-def order_mark_returned(
-    *, order: SubscriptionOrder, staff_user=None, reason: str = "", now: dt.datetime | None = None
-) -> SubscriptionOrder:
-    """Mark a shipped order returned and take back the points it granted."""
-    from ssr_points.services import points_claw_back_order
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        order = SubscriptionOrder.objects.select_for_update().get(pk=order.pk)
-        if order.status == SubscriptionOrder.Status.SHIPPED:
-            order.status = SubscriptionOrder.Status.RETURNED
-            order.returned_at = now
-            order.save(update_fields=["status", "returned_at"])
-        if order.status == SubscriptionOrder.Status.RETURNED:
-            points_claw_back_order(order=order, reason=reason, staff_user=staff_user, now=now)
-    return order

@@ -15,8 +15,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from exchange.forms import ExchangeRequestForm
-from exchange.selectors import exchange_requests_recent
 from subscriptions.access import member_required
 from subscriptions.forms import MemberLoginForm, SubscriptionForm
 from subscriptions.models import Product, Subscription
@@ -84,7 +82,5 @@ def subscription(request: HttpRequest) -> HttpResponse:
         "market": member.market,
         "subscription": current,
         "form": form,
-        "request_form": ExchangeRequestForm(),
-        "exchange_requests": [] if member.pays_by_card else exchange_requests_recent(member=member),
     }
     return render(request, "subscription.html", context, status=status)

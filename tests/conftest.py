@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from ssr_points.checks import ledger_check
 from ssr_points.roles import roles_sync
-from ssr_points.services import ledger_check
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 

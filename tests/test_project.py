@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from ssr_points.checks import ledger_check
 from ssr_points.selectors import points_available
-from ssr_points.services import ledger_check
 from subscriptions.models import Member
 
 

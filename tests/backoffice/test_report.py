@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from ssr_points import selectors, services
-from subscriptions.services import order_mark_returned
+from fulfilment.services import order_mark_returned
+from ssr_points import batches, selectors, services
 from tests.factories import MemberFactory
 
 
@@ -24,7 +24,7 @@ def scenario(grant_points):
     grant_points(a, 50, at=now - dt.timedelta(days=1))
     services.points_redeem(member=a, points=30, reference="EX-1", reason="交換")
     grant_points(b, 40, at=now - dt.timedelta(days=400))
-    services.points_expire_due()
+    batches.points_expire_due()
     c_lot = grant_points(c, 20, at=now - dt.timedelta(days=10))
     services.points_redeem(member=c, points=20, reference="EX-2", reason="交換")
     order_mark_returned(order=c_lot.order, reason="返品")

@@ -92,7 +92,7 @@ def test_shipped_or_bundled_exchanges_cannot_be_cancelled(guide_member, guide_ca
 
 
 def test_points_cannot_expire_between_placing_and_shipping(guide_member, guide_catalogue, assert_ledger_ok):
-    from ssr_points.services import points_expire_due
+    from ssr_points.batches import points_expire_due
 
     exchange = place(guide_member, guide_catalogue["reward"])
     points_expire_due(at=timezone.now() + dt.timedelta(days=400))

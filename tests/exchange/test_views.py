@@ -9,12 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from backoffice.management.commands.seed_demo import DEMO_PASSWORD
 from exchange.cart import SESSION_KEY, Cart
 from exchange.models import Exchange, ExchangeRequest
 from ssr_points.models import Entry
 from ssr_points.selectors import points_available
 from ssr_points.services import points_claw_back_order, points_grant_for_order, points_redeem
-from subscriptions.management.commands.seed_demo import DEMO_PASSWORD
 from subscriptions.models import Member, PaymentMethod, Product
 from subscriptions.services import subscription_save
 from tests.factories import (

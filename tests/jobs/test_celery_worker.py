@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from fulfilment.services import order_mark_shipped
 from jobs.models import JobRun
 from jobs.tasks import expire_points_task
 from ssr_points.models import Lot
 from ssr_points.services import points_grant_for_order
-from subscriptions.services import order_mark_shipped
 from tests.factories import CreatedOrderFactory, OrderFactory
 from tests.jobs.conftest import tokyo
 
@@ -91,7 +91,7 @@ def test_a_real_worker_grants_a_shipped_order_and_runs_the_expiry(worker, assert
     order = CreatedOrderFactory(pv=Decimal("180"))
     order_mark_shipped(order=order)  # enqueues the grant on commit: to Redis, not run here
     due = OrderFactory(pv=Decimal("100"), shipped_at=tokyo(2024, 1, 10, 12))
-    points_grant_for_order(order=due)  # a lot that expired on 2025-01-10
+    points_grant_for_order(order=due, now=due.shipped_at)  # a lot that expired on 2025-01-10
     wait_for(lambda: Lot.objects.filter(order=order).exists(), log=log)
     assert Lot.objects.get(order=order).amount == 18
     result = expire_points_task.delay()

@@ -140,7 +140,7 @@ def test_staff_see_job_runs_read_only_in_admin(admin_client, member, grant):
 
 
 def test_batches_start_small_shrink_after_one_held_its_locks_too_long_and_grow_back(settings):
-    from ssr_points.services import batch_size_first, batch_size_next
+    from ssr_points.batches import batch_size_first, batch_size_next
 
     settings.SSR_POINTS_BATCH_LOCK_TARGET_SECONDS = 0.5
     assert (batch_size_first(10_000), batch_size_first(300)) == (1_000, 300)  # a cold start is small

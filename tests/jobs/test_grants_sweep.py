@@ -4,8 +4,12 @@ per-order service would give (set-based on PostgreSQL), once."""
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+from django.utils import timezone
+
 from jobs.models import JobRun
 from jobs.services import grants_sweep
+from ssr_points.batches import points_grant_orders_batch
 from ssr_points.models import Entry, Lot, PointAccount
 from ssr_points.services import lot_expires_at, points_adjust, points_claw_back_order, points_grant_for_order
 from subscriptions.models import SubscriptionOrder
@@ -21,34 +25,48 @@ def shipped(member=None, *, at, pv="180", months=1, **kwargs):
     return OrderFactory(subscription=subscription, shipped_at=at, pv=Decimal(pv), months_subscribed=months, **kwargs)
 
 
-def test_the_sweep_grants_what_the_per_order_service_would_at_every_date_boundary(db, assert_ledger_ok):
-    ship_times = [
-        tokyo(2029, 2, 28, 23, 59),  # expires 2030-02-28
-        dt.datetime(2029, 2, 28, 15, 0, tzinfo=dt.UTC),  # 1 March in Tokyo → expires 2030-03-01
-        dt.datetime(2029, 2, 28, 14, 59, tzinfo=dt.UTC),  # still 28 Feb in Tokyo
-        tokyo(2029, 3, 1, 0, 0),
-    ]
-    months = [1, 4, 7, 13]
-    orders = [shipped(at=at, months=m) for at, m in zip(ship_times, months, strict=True)]
-    leap = shipped(at=tokyo(2028, 2, 29, 12), pv="75")  # leap day, beyond the window below
+@pytest.mark.parametrize(
+    ("granted_at", "expires_at"),
+    [
+        (tokyo(2029, 2, 28, 23, 59), tokyo(2030, 2, 28)),
+        (dt.datetime(2029, 2, 28, 15, 0, tzinfo=dt.UTC), tokyo(2030, 3, 1)),  # 1 March in Tokyo
+        (dt.datetime(2029, 2, 28, 14, 59, tzinfo=dt.UTC), tokyo(2030, 2, 28)),  # still 28 Feb in Tokyo
+        (tokyo(2029, 3, 1, 0, 0), tokyo(2030, 3, 1)),
+        (tokyo(2028, 2, 29, 12), tokyo(2029, 2, 28)),  # leap day
+    ],
+)
+def test_the_set_based_grant_dates_a_lot_like_the_per_order_service_at_every_date_boundary(
+    db, granted_at, expires_at, assert_ledger_ok
+):
+    """The lot is granted when the batch writes it, whenever the order shipped (docs/ledger.md)."""
+    batch_order, single_order = shipped(at=tokyo(2020, 1, 1)), shipped(at=tokyo(2020, 1, 1))
+    assert points_grant_orders_batch(order_ids=[batch_order.pk], now=granted_at)[:2] == (1, 18)
+    batch_lot = Lot.objects.get(order=batch_order)
+    single_lot = points_grant_for_order(order=single_order, now=granted_at)
+    for lot in (batch_lot, single_lot):
+        assert (lot.granted_at, lot.expires_at, lot.remaining, lot.expired) == (granted_at, expires_at, 18, 0)
+        entry = Entry.objects.get(lot=lot, kind=Entry.Kind.GRANT)
+        assert (entry.created_at, entry.points, entry.reference) == (granted_at, 18, lot.order.number)
+        assert entry.idempotency_key == f"grant:order:{lot.order_id}"
+        assert entry.reason == f"定期購入 注文 {lot.order.number} の出荷による付与"
+    assert points_grant_for_order(order=batch_order).pk == batch_lot.pk  # the per-order path sees it as granted
+    assert_ledger_ok(at=granted_at)
+
+
+def test_the_sweep_grants_each_rate_once_dated_when_it_runs(db, assert_ledger_ok):
+    orders = [shipped(at=NOW - dt.timedelta(days=d), months=m) for d, m in ((1, 1), (2, 4), (3, 7), (4, 13))]
+    old = shipped(at=NOW - dt.timedelta(days=60), pv="75")  # beyond the window below
+    before = timezone.now()
     run = grants_sweep(now=NOW, days=30)
     assert (run.status, run.items, run.lots) == (JobRun.Status.SUCCEEDED, 4, 4)
     assert run.points == 18 + 27 + 36 + 54  # floor(180 × 10/15/20/30 %)
-    for order, at in zip(orders, ship_times, strict=True):
+    for order in orders:
         lot = Lot.objects.get(order=order)
-        assert lot.expires_at == lot_expires_at(granted_at=at, zone=TOKYO)
-        assert (lot.granted_at, lot.remaining, lot.expired) == (at, lot.amount, 0)
-        entry = Entry.objects.get(order=order, kind=Entry.Kind.GRANT)
-        assert (entry.points, entry.lot_id, entry.reference) == (lot.amount, lot.pk, order.number)
-        assert entry.idempotency_key == f"grant:order:{order.pk}"
-        assert entry.reason == f"定期購入 注文 {order.number} の出荷による付与"
-        assert points_grant_for_order(order=order).pk == lot.pk  # the per-order path sees it as granted
+        assert before <= lot.granted_at <= timezone.now()  # the order's ship date moves nothing
+        assert lot.expires_at == lot_expires_at(granted_at=lot.granted_at, zone=TOKYO)
         assert PointAccount.objects.get(member=order.member).balance == lot.amount
-    assert not Lot.objects.filter(order=leap).exists()
-    # The leap-day order, swept with a window that reaches it: 29 Feb 2028 → 28 Feb 2029 00:00.
-    grants_sweep(now=tokyo(2028, 3, 1), days=5)
-    assert Lot.objects.get(order=leap).expires_at == tokyo(2029, 2, 28)
-    assert_ledger_ok(at=tokyo(2028, 3, 1))
+    assert not Lot.objects.filter(order=old).exists()
+    assert_ledger_ok()
 
 
 def test_a_second_sweep_and_the_late_task_grant_nothing_twice(db, assert_ledger_ok):
@@ -105,7 +123,7 @@ def test_the_bulk_batch_skips_an_order_the_task_granted_meanwhile(db, assert_led
     import pytest
     from django.db import connection
 
-    from ssr_points.services import points_grant_orders_batch
+    from ssr_points.batches import points_grant_orders_batch
 
     if connection.vendor != "postgresql":
         pytest.skip("the set-based batch is PostgreSQL's path")

@@ -8,8 +8,9 @@ from django.db import connection
 
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
+from ssr_points.checks import ledger_check
 from ssr_points.models import Lot
-from ssr_points.services import ledger_check, points_adjust
+from ssr_points.services import points_adjust
 from tests.factories import MemberFactory, StaffUserFactory
 
 

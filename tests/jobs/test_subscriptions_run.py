@@ -9,12 +9,13 @@ import pytest
 from exchange.exceptions import NotCancellable
 from exchange.models import Exchange
 from exchange.services import exchange_cancel, exchange_place
+from fulfilment.services import orders_mark_shipped
 from jobs.models import JobRun
 from jobs.services import subscriptions_run
 from ssr_points.models import Lot
 from ssr_points.services import points_adjust
 from subscriptions.models import Subscription, SubscriptionOrder
-from subscriptions.services import orders_mark_shipped, shipment_date_next, subscription_save
+from subscriptions.services import shipment_date_next, subscription_save
 from tests.factories import CreatedOrderFactory, MemberFactory, StaffUserFactory
 from tests.jobs.conftest import tokyo
 
@@ -125,7 +126,7 @@ def test_bundled_exchanges_ride_with_the_order_and_can_no_longer_be_cancelled(
         exchange_cancel(exchange=bundled)
 
     with django_capture_on_commit_callbacks(execute=True):
-        orders_mark_shipped(orders=[order], now=tokyo(2026, 3, 11, 15))
+        orders_mark_shipped(orders=[order], shipped_at=tokyo(2026, 3, 11, 15))
     for exchange in (bundled, shaker):
         exchange.refresh_from_db()
         assert (exchange.status, exchange.shipped_at) == (Exchange.Status.SHIPPED, tokyo(2026, 3, 11, 15))
@@ -139,11 +140,11 @@ def test_staff_mark_many_orders_shipped_at_once_and_again_changes_nothing(db, dj
     orders = [CreatedOrderFactory(pv=Decimal("100")) for _ in range(3)]
     shipped_at = tokyo(2026, 3, 11, 15)
     with django_capture_on_commit_callbacks(execute=True):
-        result = orders_mark_shipped(orders=orders, now=shipped_at)
+        result = orders_mark_shipped(orders=orders, shipped_at=shipped_at)
     assert [o.status for o in result] == [SubscriptionOrder.Status.SHIPPED] * 3
     assert Lot.objects.filter(order__in=orders).count() == 3
     with django_capture_on_commit_callbacks(execute=True):
-        orders_mark_shipped(orders=orders, now=shipped_at + dt.timedelta(days=1))
+        orders_mark_shipped(orders=orders, shipped_at=shipped_at + dt.timedelta(days=1))
     assert {o.shipped_at for o in SubscriptionOrder.objects.filter(pk__in=[o.pk for o in orders])} == {shipped_at}
     assert Lot.objects.filter(order__in=orders).count() == 3
 

@@ -27,7 +27,7 @@ def _secret(settings):
 
 @pytest.fixture
 def order(db):
-    return CreatedOrderFactory(pv=Decimal("180"))
+    return CreatedOrderFactory(pv=Decimal("180"), created_at=timezone.now() - dt.timedelta(days=1))
 
 
 def body_for(order, event_id="evt-1", **extra):
@@ -140,7 +140,7 @@ def test_a_timestamp_just_inside_the_allowed_skew_is_accepted(client, order):
         ("ORDER_UNKNOWN", 404, "unknown_order"),
         ("BAD_OCCURRED_AT", 400, "malformed_body"),
         ("NAIVE_OCCURRED_AT", 400, "malformed_body"),
-        ("FUTURE_OCCURRED_AT", 400, "malformed_body"),
+        ("FUTURE_OCCURRED_AT", 422, "occurred_at_out_of_range"),
         ("EVENT_ID_NOT_A_STRING", 400, "malformed_body"),
     ],
 )

@@ -11,7 +11,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ssr_points.services import ledger_check
+from ssr_points.checks import ledger_check
 from tests.security.conftest import ledger_state
 
 SCRIPT = "<script>"

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exchange.models import Exchange, ExchangeLine, ExchangeTaxLine
+from ssr_points.checks import ledger_check
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
-from ssr_points.services import ledger_check, lot_expires_at
+from ssr_points.services import lot_expires_at
 
 # The most queries each page may make, whatever the length of the member's history. With
 # database sessions (the tests) one of them is the session's SELECT; with Redis, none.

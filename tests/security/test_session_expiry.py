@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from config.session_refresh import REFRESHED_AT
 from exchange.models import Exchange
+from ssr_points.checks import ledger_check
 from ssr_points.selectors import points_available
-from ssr_points.services import ledger_check
 
 PASSWORD = "pass-word-123"
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from ssr_points import services
+from ssr_points import batches, checks, services
 from ssr_points.exceptions import PointsError
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
@@ -86,11 +86,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def nightly_expiry(self):
-        services.points_expire_due(at=self.now, batch_size=2)
+        batches.points_expire_due(at=self.now, batch_size=2)
 
     @invariant()
     def ledger_holds(self):
-        assert services.ledger_check(member_ids=[self.member.pk], at=self.now) == []
+        assert checks.ledger_check(member_ids=[self.member.pk], at=self.now) == []
 
     @invariant()
     def nothing_expired_is_spendable(self):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from ssr_points import services
+from ssr_points import batches, checks, services
 from ssr_points.exceptions import (
     AlreadyReversed,
     IdempotencyConflict,
@@ -220,7 +220,7 @@ def test_reversal_puts_points_back_into_the_same_lots(member, assert_ledger_ok):
 def test_reversal_after_the_lots_expiry_returns_points_that_then_expire(member, assert_ledger_ok):
     lot = grant(member, 20, at=tokyo(2026, 2, 1, 10))
     redemption = services.points_redeem(member=member, points=15, reference="EX-1", reason="x", now=tokyo(2027, 1, 31))
-    services.points_expire_due(at=tokyo(2027, 2, 1))
+    batches.points_expire_due(at=tokyo(2027, 2, 1))
     lot.refresh_from_db()
     assert (lot.remaining, lot.expired) == (0, 5)
     services.points_reverse(entry=redemption, reason="キャンセル", now=tokyo(2027, 2, 2))
@@ -228,7 +228,7 @@ def test_reversal_after_the_lots_expiry_returns_points_that_then_expire(member, 
     assert lot.remaining == 15  # back in the same lot, with its original expiry
     assert points_available(member=member, at=tokyo(2027, 2, 2)) == 0
     assert_ledger_ok(at=tokyo(2027, 2, 2))
-    result = services.points_expire_due(at=tokyo(2027, 2, 2))
+    result = batches.points_expire_due(at=tokyo(2027, 2, 2))
     assert (result.lots, result.points) == (1, 15)
     lot.refresh_from_db()
     assert (lot.remaining, lot.expired) == (0, 20)
@@ -301,7 +301,7 @@ def test_clawback_takes_spent_points_from_other_lots_before_debt(member, assert_
 def test_clawback_does_not_take_already_expired_points_twice(member, assert_ledger_ok):
     lot = grant(member, 50, at=tokyo(2025, 2, 1, 10))
     services.points_redeem(member=member, points=10, reference="EX-1", reason="x", now=tokyo(2025, 3, 1))
-    services.points_expire_due(at=tokyo(2026, 2, 1))
+    batches.points_expire_due(at=tokyo(2026, 2, 1))
     entry = services.points_claw_back_order(order=lot.order, now=tokyo(2026, 3, 1))
     assert entry.points == -10
     account = PointAccount.objects.get(member=member)
@@ -348,14 +348,14 @@ def test_adjustment_needs_a_staff_user_and_cannot_go_below_zero(member, staff_us
 def test_expiry_records_lots_due_at_the_cutoff_instant_only(member, assert_ledger_ok):
     due = grant(member, 20, at=tokyo(2025, 3, 1, 10))  # expires 2026-03-01 00:00
     not_yet = grant(member, 30, at=tokyo(2025, 3, 2, 10))  # expires 2026-03-02 00:00
-    result = services.points_expire_due(at=tokyo(2026, 3, 1))
+    result = batches.points_expire_due(at=tokyo(2026, 3, 1))
     assert (result.lots, result.points, result.members) == (1, 20, 1)
     due.refresh_from_db()
     not_yet.refresh_from_db()
     assert (due.remaining, due.expired, not_yet.remaining) == (0, 20, 30)
     entry = Entry.objects.get(member=member, kind=Entry.Kind.EXPIRY)
     assert (entry.points, entry.lot_id) == (-20, due.pk)
-    assert services.points_expire_due(at=tokyo(2026, 3, 1, 23, 59)).lots == 0  # rerun changes nothing
+    assert batches.points_expire_due(at=tokyo(2026, 3, 1, 23, 59)).lots == 0  # rerun changes nothing
     assert_ledger_ok(at=tokyo(2026, 3, 1))
 
 
@@ -366,10 +366,10 @@ def test_expiry_in_small_batches_covers_every_member(db, assert_ledger_ok):
     for m in members:
         grant(m, 10, at=tokyo(2025, 1, 5, 10))
         grant(m, 5, at=tokyo(2025, 1, 6, 10))
-    batches = []
-    result = services.points_expire_due(at=tokyo(2026, 1, 6), batch_size=3, progress=batches.append)
+    seen = []
+    result = batches.points_expire_due(at=tokyo(2026, 1, 6), batch_size=3, progress=seen.append)
     assert (result.lots, result.points, result.members) == (14, 105, 7)
-    assert len(batches) == result.batches >= 4
+    assert len(seen) == result.batches >= 4
     assert all(PointAccount.objects.get(member=m).balance == 0 for m in members)
     assert_ledger_ok()
 
@@ -403,5 +403,5 @@ def test_database_refuses_entries_with_the_wrong_sign_or_no_reason(member):
 def test_ledger_check_reports_a_tampered_balance(member, staff_user):
     services.points_adjust(member=member, points=10, reason="x", staff_user=staff_user)
     PointAccount.objects.filter(member=member).update(balance=11)
-    rules = {v.rule for v in services.ledger_check(member_ids=[member.pk])}
+    rules = {v.rule for v in checks.ledger_check(member_ids=[member.pk])}
     assert rules == {"balance = Σ entries", "balance = Σ lot.remaining − debt"}

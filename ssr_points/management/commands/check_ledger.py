@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ssr_points.services import ledger_check
+from ssr_points.checks import ledger_check
 from subscriptions.models import Member
 
 

@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from fulfilment import services as lifecycle
+from ssr_points.roles import roles_sync
 from ssr_points.selectors import points_available
+from ssr_points.services import points_grant_for_order
 from subscriptions import services
 from subscriptions.models import Market, Member, PaymentMethod, Product
 
@@ -74,8 +77,6 @@ class Command(BaseCommand):
 
     def _staff_roles(self) -> None:
         """One demo staff login per back-office role (docs/admin.md): cx-agent, cx-supervisor, ops, finance."""
-        from ssr_points.roles import roles_sync
-
         User = get_user_model()
         for name, group in roles_sync().items():
             username = name.replace("_", "-")
@@ -102,9 +103,17 @@ class Command(BaseCommand):
         now = timezone.now()
         for months_ago in (11, 9, 6, 3, 1):
             shipped_at = now - dt.timedelta(days=30 * months_ago + 18)
-            order = services.order_create(subscription=subscription, shipment_date=timezone.localdate(shipped_at))
-            services.order_mark_shipped(order=order, now=shipped_at)
+            self._ship(
+                services.order_create(subscription=subscription, shipment_date=timezone.localdate(shipped_at)),
+                shipped_at,
+            )
         return member
+
+    @staticmethod
+    def _ship(order, shipped_at) -> None:
+        """Replay history: ship the order and write its grant with the clock at ``shipped_at``."""
+        lifecycle.order_mark_shipped(order=order, shipped_at=shipped_at, now=shipped_at)
+        points_grant_for_order(order=order, now=shipped_at)
 
     def _other_members(self, market, products) -> None:
         for number, name, kana, email, method in (
@@ -126,4 +135,4 @@ class Command(BaseCommand):
                 subscription = services.subscription_save(member=member, items={products["SUB-FIT20"]: 2})
                 shipped_at = timezone.now() - dt.timedelta(days=40)
                 order = services.order_create(subscription=subscription, shipment_date=timezone.localdate(shipped_at))
-                services.order_mark_shipped(order=order, now=shipped_at)
+                self._ship(order, shipped_at)

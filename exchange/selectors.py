@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from exchange.models import Exchange, ExchangeRequest
@@ -34,14 +35,26 @@ def exchange_bundled_shipment(*, exchange: Exchange) -> BundledShipment | None:
         return None
     if exchange.order_id is not None:
         return BundledShipment(shipment_date=exchange.order.shipment_date, cancel_last_day=None)
-    date = (
-        Subscription.objects.filter(member_id=exchange.member_id, status=Subscription.Status.ACTIVE)
-        .values_list("next_shipment_date", flat=True)
-        .first()
-    )
+    if hasattr(exchange, "next_shipment_date"):  # read with the exchange (``with_next_shipment``)
+        date = exchange.next_shipment_date
+    else:
+        date = (
+            Subscription.objects.filter(member_id=exchange.member_id, status=Subscription.Status.ACTIVE)
+            .values_list("next_shipment_date", flat=True)
+            .first()
+        )
     if date is None:
         return None
     return BundledShipment(shipment_date=date, cancel_last_day=cancel_last_day(date))
+
+
+def exchanges_with_next_shipment(queryset: QuerySet[Exchange]) -> QuerySet[Exchange]:
+    """The exchanges with their subscription order and the member's next shipment date, in the
+    same query, for ``exchange_bundled_shipment`` (the done and detail pages)."""
+    next_date = Subscription.objects.filter(member_id=OuterRef("member_id"), status=Subscription.Status.ACTIVE).values(
+        "next_shipment_date"
+    )[:1]
+    return queryset.select_related("order").annotate(next_shipment_date=Subquery(next_date))
 
 
 @dataclass(frozen=True)

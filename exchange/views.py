@@ -26,7 +26,12 @@ from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellabl
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
 from exchange.models import Exchange, ExchangeLine
 from exchange.quotes import MAX_QUANTITY, Quote, active_subscription_items, quote_build
-from exchange.selectors import exchange_bundled_shipment, exchange_points_return, exchange_requests_recent
+from exchange.selectors import (
+    exchange_bundled_shipment,
+    exchange_points_return,
+    exchange_requests_recent,
+    exchanges_with_next_shipment,
+)
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
@@ -364,7 +369,9 @@ def confirm_page(
 def done(request: HttpRequest, number: str) -> HttpResponse:
     """お疲れ様でした 製品到着をお待ちください — with the exchange number and, for a bundled
     exchange, the shipment date and the last day it can be cancelled."""
-    exchange = get_object_or_404(Exchange.objects.select_related("order"), member_id=request.member.pk, number=number)
+    exchange = get_object_or_404(
+        exchanges_with_next_shipment(Exchange.objects), member_id=request.member.pk, number=number
+    )
     context = {"step": 5, "exchange": exchange, "shipment": exchange_bundled_shipment(exchange=exchange)}
     return render(request, "exchange/done.html", context)
 
@@ -392,7 +399,9 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def detail(request: HttpRequest, number: str) -> HttpResponse:
-    exchange = get_object_or_404(Exchange.objects.select_related("order"), member_id=request.member.pk, number=number)
+    exchange = get_object_or_404(
+        exchanges_with_next_shipment(Exchange.objects), member_id=request.member.pk, number=number
+    )
     lines = exchange.lines.select_related("product").order_by("product__sku")
     # The tax per rate recorded when it was placed (none for exchanges from before it was
     # recorded); member_id keeps the read on the member's shard (docs/scaling.md).

@@ -219,6 +219,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # runserver's request lines; ./dev demo sets WARNING: 4xx/5xx still show.
         "django.server": {"level": env.str("DJANGO_SERVER_LOG_LEVEL", default="INFO")},
+        "django.utils.autoreload": {"level": "WARNING"},  # "Watching for file changes" per start
     },
 }
 if CELERY_TASK_ALWAYS_EAGER:

@@ -112,7 +112,9 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     # address, any case), phone (digits anywhere). get_search_results matches them the way the
     # indexes serve at 10M members (subscriptions/search.py, docs/admin.md).
     search_fields = ["=member_number", "name", "name_kana", "=user__email", "phone"]
-    search_help_text = gettext_lazy("Member number, name, name (kana), email or phone.")
+    search_help_text = gettext_lazy(
+        "Member number, name or kana (either order), email, phone, exchange number or order number."
+    )
     list_select_related = ["user", "market"]
     raw_id_fields = ["user"]
     readonly_fields = [
@@ -166,7 +168,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        return members_search(queryset, search_term), False
+        return members_search(queryset, search_term, number_lookups=[exchange_members, order_members]), False
 
     def get_ordering(self, request):
         if request.GET.get(SEARCH_VAR):
@@ -283,6 +285,23 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "limit": _adjustment_limit(request.user),
         }
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
+
+
+NUMBER_MATCHES_MAX = 20
+
+
+def exchange_members(word: str) -> list[int]:
+    """The members an exchange number belongs to (as typed or in capitals: ``ex-…`` finds ``EX-…``)."""
+    numbers = {word, word.upper()}
+    return list(Exchange.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX])
+
+
+def order_members(word: str) -> list[int]:
+    """The members a subscription order number belongs to."""
+    numbers = {word, word.upper()}
+    return list(
+        SubscriptionOrder.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX]
+    )
 
 
 def member_or_404(object_id) -> Member:

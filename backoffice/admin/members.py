@@ -28,10 +28,11 @@ from django.utils.translation import gettext_lazy
 from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyInline
 from backoffice.forms import PointsAdjustmentForm
 from exchange.models import Exchange, ExchangeRequest
-from ssr_points.exceptions import PointsError
+from ssr_points.exceptions import DailyAdditionCapReached, PointsError
 from ssr_points.models import Entry, Lot
+from ssr_points.roles import daily_points_added_cap
 from ssr_points.selectors import points_available
-from ssr_points.services import points_adjust_by_staff
+from ssr_points.services import points_added_by_staff_today, points_adjust_by_staff
 from subscriptions.models import (
     Member,
     Subscription,
@@ -244,10 +245,18 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         member = member_or_404(object_id)
         available = points_available(member=member)
         confirming = False
+        cap = daily_points_added_cap(request.user)
+        added_today = points_added_by_staff_today(staff_user=request.user)
         form = PointsAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
-            if "confirm" in request.POST:
+            if "confirm" not in request.POST and cap is not None and points > 0 and added_today + points > cap:
+                # Said at the review already; the service refuses it again at the confirmation.
+                messages.error(
+                    request,
+                    str(DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added_today:,}", requested=f"{points:,}")),
+                )
+            elif "confirm" in request.POST:
                 key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
                 repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
                 try:
@@ -283,6 +292,8 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "available": available,
             "available_after": available + form.cleaned_data["points"] if confirming else None,
             "limit": _adjustment_limit(request.user),
+            "daily_cap": cap,
+            "added_today": added_today,
         }
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
 

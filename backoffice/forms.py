@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.models import CONTACT_NOTE_MAX
 from exchange.quotes import MAX_QUANTITY
 
 # No single adjustment comes near this; a longer figure is a slip of the keyboard, and far beyond
@@ -82,3 +83,12 @@ class StaffExchangeForm(forms.Form):
             for product in self.products
             if (quantity := self.cleaned_data.get(f"quantity_{product.pk}") or 0) > 0
         ]
+
+
+class ContactNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("What was said"),
+        max_length=CONTACT_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Who called, what they asked, what you answered. A note cannot be changed or deleted."),
+    )

@@ -43,6 +43,10 @@ CX_AGENT = [
     "exchange.view_exchangerequest",
     "exchange.change_exchangerequest",
     "jobs.view_expiryreminder",
+    # Contact notes (backoffice.ContactNote): CX write what was said on a call; nobody changes or
+    # deletes one (the model has no such permissions).
+    "backoffice.view_contactnote",
+    "backoffice.add_contactnote",
 ]
 ROLES: dict[str, list[str]] = {
     "cx_agent": CX_AGENT,

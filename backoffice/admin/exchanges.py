@@ -190,6 +190,7 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "available": points_available(member=member),
             "form": form,
             "quote": quote,
+            "shortfall": quote.points - quote.available_points if quote is not None else None,
             "exchange_request": exchange_request,
         }
         return TemplateResponse(request, "admin/exchange/exchange/place_for_member.html", context)

@@ -299,6 +299,13 @@ def test_an_exchange_beyond_the_members_points_is_not_placed(
     data = {f"quantity_{reward.pk}": "12", "idempotency_key": str(uuid.uuid4())}  # 504 > 500 points
     review = client.post(place_url(guide_bank_member), {**data, "review": "1"})
     assert review.context["quote"].is_affordable is False
+    # Refused before the consent step, with the shortfall: no box to tick, no button to place,
+    # no negative "points left after".
+    body = review.content.decode()
+    assert 'name="agreed"' not in body and 'name="confirm"' not in body
+    assert review.context["shortfall"] == 4
+    assert "504" in body and "4 ポイント不足" in body
+    assert "残りポイント" not in body  # no "points left after: -4"
     done = client.post(place_url(guide_bank_member), {**data, "confirm": "1", "agreed": "1"}, follow=True)
     assert "500" in messages_of(done)
     assert not Exchange.objects.exists()

@@ -67,7 +67,8 @@ class StaffExchangeForm(forms.Form):
         self.products = list(products)
         for product in self.products:
             self.fields[f"quantity_{product.pk}"] = forms.IntegerField(
-                label=f"{product.sku} {product.name} ({product.point_cost} pt)",
+                label=_("%(sku)s %(name)s (%(points)s points)")
+                % {"sku": product.sku, "name": product.name, "points": f"{product.point_cost:,}"},
                 min_value=0,
                 max_value=MAX_QUANTITY,
                 initial=0,

@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from backoffice.forms import StaffReasonForm
@@ -60,6 +62,17 @@ class LargeTableAdminMixin:
 
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+def member_link(member) -> str:
+    """The member as a link to their page (the member page answers most questions)."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:subscriptions_member_change", args=[member.pk]), member)
+
+
+def order_link(order) -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:subscriptions_subscriptionorder_change", args=[order.pk]), order.number
+    )
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -276,4 +276,8 @@ class Allocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"entry {self.entry_id} lot {self.lot_id}: {self.points:+d}"
+        return gettext("ledger entry %(entry)s, lot %(lot)s: %(points)s") % {
+            "entry": self.entry_id,
+            "lot": self.lot_id,
+            "points": f"{self.points:+,}",
+        }

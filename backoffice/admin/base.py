@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from backoffice.forms import StaffReasonForm
+from subscriptions.templatetags.ssr_format import yen
 
 
 class ReadOnlyAdminMixin:
@@ -99,3 +100,15 @@ def reason_action_page(modeladmin, request, *, objects, action, title, explanati
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/staff_reason_action.html", context)
+
+
+def yen_field(model, field: str):
+    """A read-only column or field showing ``field`` (an integer in yen) as ``¥36,900``, under the
+    field's own label; for the admin's lists and detail pages."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def show(self, obj):
+        return yen(getattr(obj, field))
+
+    show.__name__ = f"{field}_yen"
+    return show

@@ -60,7 +60,15 @@ def caller(transactional_db, make_staff):
     now = timezone.now()
     for months_ago in (11, 8, 5, 2):
         shipped_at = now - dt.timedelta(days=30 * months_ago + 5)
-        order = OrderFactory(subscription=subscription, pv=Decimal("1800"), shipped_at=shipped_at, months_subscribed=1)
+        order = OrderFactory(
+            subscription=subscription,
+            pv=Decimal("1800"),
+            total_incl_tax=36900,
+            shipment_date=timezone.localdate(shipped_at),
+            created_at=shipped_at - dt.timedelta(hours=20),
+            shipped_at=shipped_at,
+            months_subscribed=1,
+        )
         points_grant_for_order(order=order, now=shipped_at)
     other_agent = make_staff("cx_agent")
     points_adjust(member=member, points=30, reason="配送遅延のお詫び", staff_user=other_agent)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,17 +121,35 @@ class TimelineItem:
     products: list[str] = field(default_factory=list)
 
 
+# Events at the same instant, newest first: what a step caused above the step (a shipment's grant
+# above the shipment, an exchange above its redemption entry).
+EVENT_RANK = {
+    "order_created": 0,
+    "order_shipped": 1,
+    "order_returned": 1,
+    "entry": 2,
+    "exchange": 3,
+    "request": 4,
+    "note": 5,
+}
+
+
 def _events(queryset: QuerySet, kind: str, at: str) -> QuerySet:
     return (
         queryset.filter(**{f"{at}__isnull": False})
-        .annotate(event_kind=Value(kind, output_field=CharField()), event_id=F("pk"), event_at=F(at))
-        .values_list("event_kind", "event_id", "event_at")
+        .annotate(
+            event_kind=Value(kind, output_field=CharField()),
+            event_id=F("pk"),
+            event_at=F(at),
+            event_rank=Value(EVENT_RANK[kind], output_field=IntegerField()),
+        )
+        .values_list("event_kind", "event_id", "event_at", "event_rank")
         .order_by()
     )
 
 
 def timeline_events(*, member: Member) -> QuerySet:
-    """(kind, id, instant) of everything that happened to the member, newest first."""
+    """(kind, id, instant, rank) of everything that happened to the member, newest first."""
     orders = SubscriptionOrder.objects.filter(member_id=member.pk)
     parts = [
         _events(Entry.objects.filter(member_id=member.pk), "entry", "created_at"),
@@ -142,7 +160,7 @@ def timeline_events(*, member: Member) -> QuerySet:
         _events(ExchangeRequest.objects.filter(member_id=member.pk), "request", "created_at"),
         _events(ContactNote.objects.filter(member_id=member.pk), "note", "created_at"),
     ]
-    return parts[0].union(*parts[1:], all=True).order_by("-event_at", "-event_kind", "-event_id")
+    return parts[0].union(*parts[1:], all=True).order_by("-event_at", "-event_rank", "-event_id")
 
 
 def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIMELINE_PER_PAGE) -> Page:
@@ -152,7 +170,7 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
     page_obj = paginator.get_page(page)
     events = list(page_obj.object_list)
     ids: dict[str, list[int]] = {}
-    for kind, pk, _at in events:
+    for kind, pk, _at, _rank in events:
         ids.setdefault(kind.removeprefix("order_") if kind.startswith("order_") else kind, []).append(pk)
     entries = (
         {e.pk: e for e in Entry.objects.filter(pk__in=ids["entry"]).select_related("staff_user", "order")}
@@ -194,7 +212,7 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
     )
 
     items = []
-    for kind, pk, at in events:
+    for kind, pk, at, _rank in events:
         if kind == "entry":
             items.append(_entry_item(entries[pk], by_entry.get(pk)))
         elif kind == "exchange":

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, F, IntegerField, OrderBy, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
@@ -33,6 +34,7 @@ from ssr_points.forms import PointsAdjustmentForm
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
 from ssr_points.services import points_adjust_by_staff
+from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import (
     Market,
     Member,
@@ -43,6 +45,7 @@ from subscriptions.models import (
     SubscriptionOrderLine,
 )
 from subscriptions.search import members_search
+from subscriptions.services import product_save
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -80,6 +83,11 @@ class MarketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # members, products and orders point at markets
 
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            catalogue_changed(market_id=obj.pk)  # the form saved the version it was opened with
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
@@ -89,6 +97,9 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # order lines keep pointing at products; deactivate instead
+
+    def save_model(self, request, obj, form, change):
+        product_save(product=obj)  # every process reads the catalogue again
 
 
 # -- members (CX) -----------------------------------------------------------------------------

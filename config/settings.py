@@ -31,7 +31,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.admin.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
+    "backoffice.apps.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

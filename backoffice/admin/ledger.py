@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from subscriptions.models import SubscriptionOrder
 

@@ -80,7 +80,8 @@ def main() -> None:
         from bench.http import database_recreate
 
         database_recreate(server_url, args.database)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
+    # A database loaded by older code gets the new migrations.
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
     import django
 
     django.setup()

@@ -16,12 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
 from subscriptions.catalogue import catalogue_products
+from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
 
 POINTS_PER_FEE_UNIT = 100
@@ -170,6 +172,18 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
     return sorted(cleaned, key=lambda pair: pair[0].sku)
 
 
+def _active_items(member_id: int) -> QuerySet:
+    return (
+        SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "subscription_id", "product_id", "quantity")
+    )
+
+
+# Every wizard page runs it: compiled once per process (subscriptions/compiled_queries.py).
+_ACTIVE_ITEMS = CompiledQuery(_active_items, member_id=PLACEHOLDER_ID)
+
+
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     """The items of the member's active subscription (product and quantity; the products from
     the process's catalogue, subscriptions/catalogue.py), in one query of two columns;
@@ -181,11 +195,7 @@ def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     """
     items = getattr(member, "_active_subscription_items", None)
     if items is None:
-        rows = list(
-            SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", "subscription_id", "product_id", "quantity")
-        )
+        rows = _ACTIVE_ITEMS.rows(member_id=member.pk)
         products = catalogue_products(member.market, [product_id for _, _, product_id, _ in rows])
         items = [
             SubscriptionItem(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.models import Entry, Lot, PointAccount
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import Market, Member
 
 
@@ -26,6 +28,24 @@ class Spendable:
         return sum(lot.remaining for lot in self.lots) - self.debt
 
 
+LOT_COLUMNS = [field.attname for field in Lot._meta.concrete_fields]
+
+
+def _spendable_lots_with_debt(member_id: int, at: dt.datetime) -> QuerySet:
+    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
+    return (
+        Lot.objects.filter(member_id=member_id)
+        .spendable(at=at)
+        .fifo()
+        .annotate(account_debt=Subquery(debt))
+        .values_list(*LOT_COLUMNS, "account_debt")
+    )
+
+
+# Every wizard page and the home page run it: compiled once per process (subscriptions/compiled_queries.py).
+_SPENDABLE = CompiledQuery(_spendable_lots_with_debt, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
+
+
 def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spendable:
     """The lots unexpired at ``at`` (default now) and the debt, in one query.
 
@@ -33,9 +53,9 @@ def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spenda
     query for it. A lot whose expiry instant has passed never counts, even before the
     nightly job ran.
     """
-    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
-    lots = list(lots_open(member=member, at=at).annotate(account_debt=Subquery(debt)))
-    return Spendable(lots=lots, debt=(lots[0].account_debt or 0) if lots else points_debt(member=member))
+    rows = _SPENDABLE.rows(member_id=member.pk, at=at or timezone.now())
+    lots = [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[:-1]) for row in rows]
+    return Spendable(lots=lots, debt=(rows[0][-1] or 0) if rows else points_debt(member=member))
 
 
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:

@@ -190,7 +190,7 @@ def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     ``NoActiveSubscription`` when there is none or it has no items.
 
     Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
-    an exchange loads the member afresh inside its transaction, so it always quotes against
+    an exchange loads the member afresh and reads them inside its transaction, so it always quotes against
     the current subscription.
     """
     items = getattr(member, "_active_subscription_items", None)

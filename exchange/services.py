@@ -42,6 +42,7 @@ def exchange_place(
     Card members place their own; ``staff_user`` places for any member (CX, on behalf).
     """
     now = now or timezone.now()
+    # Fresh: the market's fees and catalogue version, the subscription (read in the transaction).
     member = Member.objects.select_related("market").get(pk=member.pk)
     with transaction.atomic():
         account = points_account_lock(member=member)
@@ -66,6 +67,7 @@ def exchange_place(
             idempotency_key=f"exchange:{idempotency_key}",
             staff_user=staff_user,
             now=now,
+            account=account,
         )
         exchange = Exchange.objects.create(
             member=member,

@@ -261,16 +261,21 @@ def points_redeem(
     idempotency_key: str | None = None,
     staff_user=None,
     now: dt.datetime | None = None,
+    account: PointAccount | None = None,
 ) -> Entry:
     """Redeem ``points`` FIFO by expiry, all or nothing, never beyond the available balance.
 
-    With an ``idempotency_key`` a repeated call returns the first redemption.
+    With an ``idempotency_key`` a repeated call returns the first redemption. ``account``: the
+    member's account as ``points_account_lock`` returned it, when the caller's transaction
+    already holds its lock (placing an exchange); it is not locked a second time.
     """
     _check_points(points)
     reason = _check_reason(reason)
     now = now or timezone.now()
+    if account is not None and (account.member_id != member.pk or not transaction.get_connection().in_atomic_block):
+        raise RuntimeError("points_redeem(account=…) takes the member's account locked by the caller's transaction")
     with transaction.atomic():
-        account = _account_for_update(member.pk)
+        account = account or _account_for_update(member.pk)
         if idempotency_key:
             existing = Entry.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
             if existing is not None:

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ssr_points.exceptions import (
@@ -33,6 +34,8 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.selectors import LOT_COLUMNS
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
@@ -101,7 +104,29 @@ def points_account_lock(*, member: Member) -> PointAccount:
     return _account_for_update(member.pk)
 
 
+def _lots_for_update(member_id: int, at: dt.datetime) -> QuerySet:
+    return Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo().values_list(*LOT_COLUMNS)
+
+
+def _entry_with_key(member_id: int, key: str) -> QuerySet:
+    return Entry.objects.filter(member_id=member_id, idempotency_key=key).order_by("pk").values_list("pk")[:1]
+
+
+# Every placed exchange runs them: compiled once per process (subscriptions/compiled_queries.py).
+_LOTS_FOR_UPDATE = CompiledQuery(_lots_for_update, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
+_ENTRY_WITH_KEY = CompiledQuery(_entry_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_KEY)
+
+
+def _entry_of_request(member_id: int, key: str) -> Entry | None:
+    """The entry an earlier call with the same idempotency key wrote, if any."""
+    rows = _ENTRY_WITH_KEY.rows(member_id=member_id, key=key)
+    return Entry.objects.get(pk=rows[0][0]) if rows else None
+
+
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
+    if exclude_lot_id is None:
+        rows = _LOTS_FOR_UPDATE.rows(member_id=member_id, at=at)
+        return [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row) for row in rows]
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:
         lots = lots.exclude(pk=exclude_lot_id)
@@ -274,10 +299,11 @@ def points_redeem(
     now = now or timezone.now()
     if account is not None and (account.member_id != member.pk or not transaction.get_connection().in_atomic_block):
         raise RuntimeError("points_redeem(account=…) takes the member's account locked by the caller's transaction")
-    with transaction.atomic():
+    # With the caller's locked account the caller's transaction is the redemption's (no savepoint).
+    with transaction.atomic(savepoint=account is None):
         account = account or _account_for_update(member.pk)
         if idempotency_key:
-            existing = Entry.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+            existing = _entry_of_request(member.pk, idempotency_key)
             if existing is not None:
                 if existing.kind != Entry.Kind.REDEMPTION or existing.points != -points:
                     raise IdempotencyConflict()

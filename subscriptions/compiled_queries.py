@@ -13,6 +13,7 @@ each given as a keyword: a value that is not found among the compiled parameters
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from django.db.models import QuerySet
 # Values no page ever asks for, to find where each keyword's value lands among the parameters.
 PLACEHOLDER_ID = -918_273_645
 PLACEHOLDER_AT = dt.datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=dt.UTC)
+PLACEHOLDER_KEY = "compiled-query-placeholder-key"
+PLACEHOLDER_UUID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")
 
 
 @dataclass(frozen=True)
@@ -79,4 +82,6 @@ class CompiledQuery:
 def _adapt(connection, value):
     if isinstance(value, dt.datetime):
         return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, uuid.UUID) and not connection.features.has_native_uuid_field:
+        return value.hex  # what UUIDField.get_db_prep_value sends
     return value

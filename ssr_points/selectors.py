@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -78,6 +78,52 @@ def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]
 
 def entries_history(*, member: Member) -> QuerySet[Entry]:
     return Entry.objects.filter(member_id=member.pk).select_related("staff_user").order_by("-created_at", "-id")
+
+
+HISTORY_PAGE_SIZE = 20
+ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
+LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
+
+
+def _history_count(member_id: int) -> QuerySet:
+    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values_list("n")
+
+
+def _history_first_page(member_id: int) -> QuerySet:
+    entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
+    return entries.values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS)[:HISTORY_PAGE_SIZE]
+
+
+# The home page's: compiled once per process (subscriptions/compiled_queries.py).
+_HISTORY_COUNT = CompiledQuery(_history_count, member_id=PLACEHOLDER_ID)
+_HISTORY_FIRST_PAGE = CompiledQuery(_history_first_page, member_id=PLACEHOLDER_ID)
+
+
+class EntriesHistory:
+    """The member's entries, newest first, each with its lot, for ``Paginator(…, HISTORY_PAGE_SIZE)``:
+    the count and the first page (what members open) come from compiled queries, other pages
+    from ``entries_history``. An entry's ``member_reason`` reads its lot, loaded with it."""
+
+    def __init__(self, *, member: Member):
+        self.member = member
+
+    def count(self) -> int:
+        rows = _HISTORY_COUNT.rows(member_id=self.member.pk)
+        return rows[0][0] if rows else 0
+
+    def __getitem__(self, index: slice) -> list[Entry]:
+        if index.start == 0 and index.stop == HISTORY_PAGE_SIZE:
+            return [self._entry(row) for row in _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)]
+        return list(entries_history(member=self.member).select_related("lot")[index])
+
+    @staticmethod
+    def _entry(row: tuple) -> Entry:
+        entry = Entry.from_db(DEFAULT_DB_ALIAS, ENTRY_COLUMNS, row[: len(ENTRY_COLUMNS)])
+        lot = None
+        if entry.lot_id is not None:
+            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) :])
+        Entry.lot.field.set_cached_value(entry, lot)
+        return entry
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------

@@ -637,3 +637,26 @@ def test_a_cart_rebuilt_from_a_damaged_session_keeps_only_what_is_valid():
     cart = Cart.load(session)
     assert (cart.quantities, cart.ship_now, cart.key) == ({1: 2}, False, None)
     assert Cart.load({SESSION_KEY: ["not", "a", "dict"]}).quantities == {}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": {"idempotency_key": "1" * 32, "fingerprint": "ab" * 16}},
+        {"data": {"idempotency_key": '"><script>alert(1)</script>', "fingerprint": ""}},
+    ],
+)
+def test_the_confirmations_hidden_inputs_are_djangos_without_the_template(kwargs):
+    """HiddenValueInput writes what Django's HiddenInput template writes, escaped the same way."""
+    from django import forms
+
+    from exchange.forms import ConfirmForm
+
+    class Reference(forms.Form):
+        idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+        fingerprint = forms.CharField(widget=forms.HiddenInput)
+
+    ours, django = ConfirmForm(**kwargs), Reference(**kwargs)
+    for name in ("idempotency_key", "fingerprint"):
+        assert str(ours[name]) == str(django[name])
+    assert "<script>" not in str(ours["idempotency_key"])

@@ -17,6 +17,7 @@ from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
 from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledQuery
 from subscriptions.models import Member
+from subscriptions.selectors import member_with_market
 
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -53,7 +54,7 @@ def exchange_place(
     """
     now = now or timezone.now()
     # Fresh: the market's fees and catalogue version, the subscription (read in the transaction).
-    member = Member.objects.select_related("market").get(pk=member.pk)
+    member = member_with_market(member_id=member.pk)
     with transaction.atomic():
         account = points_account_lock(member=member)
         placed = _EXCHANGE_WITH_KEY.rows(member_id=member.pk, key=idempotency_key)

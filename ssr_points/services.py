@@ -79,12 +79,22 @@ def _check_reason(reason: str | None) -> str:
 # -- locking and the moves every service shares ---------------------------------------------
 
 
+ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
+
+
+def _account_row_for_update(member_id: int) -> QuerySet:
+    return PointAccount.objects.select_for_update().filter(member_id=member_id).values_list(*ACCOUNT_COLUMNS)
+
+
+# Every writer's first lock: compiled once per process (subscriptions/compiled_queries.py).
+_ACCOUNT_FOR_UPDATE = CompiledQuery(_account_row_for_update, member_id=PLACEHOLDER_ID)
+
+
 def _account_for_update(member_id: int) -> PointAccount:
     """Lock the member's account row (creating it on first use). Always the first lock."""
-    try:
-        return PointAccount.objects.select_for_update().get(member_id=member_id)
-    except PointAccount.DoesNotExist:
-        pass
+    rows = _ACCOUNT_FOR_UPDATE.rows(member_id=member_id)
+    if rows:
+        return PointAccount.from_db(DEFAULT_DB_ALIAS, ACCOUNT_COLUMNS, rows[0])
     try:
         with transaction.atomic():
             PointAccount.objects.create(member_id=member_id)

@@ -3,8 +3,9 @@
 Every member page reads the market with the signed-in user (one query, which it makes anyway),
 and with it ``Market.catalogue_version``: when that differs from the version a process loaded
 its copy at, the process reads the market's products again. Whatever changes a market's
-products calls ``catalogue_changed`` in the same transaction (the product and market admin,
-the demo data), so every process sees the change on its next page. The products are a few
+products calls ``catalogue_changed`` in the same transaction (``product_save``, which the
+product admin uses; the demo data), so every process sees the change on its next page. The
+market admin never writes the version back (it would hide a product change made meanwhile). The products are a few
 dozen rows per market; the wizard's pages then need no query for them (docs/performance.md).
 
 The cached ``Product`` instances are shared by the requests of a process: read them, never

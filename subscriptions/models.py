@@ -71,7 +71,7 @@ class Market(models.Model):
     cx_email = models.EmailField(_("Customer Experience email"), blank=True)
     # Bumped by subscriptions.catalogue.catalogue_changed whenever the market's products
     # change: each process then reads them again (its in-memory copy is keyed by it).
-    catalogue_version = models.PositiveBigIntegerField(default=0, editable=False)
+    catalogue_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("market")

@@ -1,10 +1,8 @@
 """Markets and products in admin: plain settings rows that ops add and change, never delete."""
 
 from django.contrib import admin
-from django.db import transaction
 from django.utils.translation import gettext_lazy
 
-from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import Market, Product
 from subscriptions.services import product_save
 
@@ -39,9 +37,13 @@ class MarketAdmin(admin.ModelAdmin):
         return False  # members, products and orders point at markets
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            catalogue_changed(market_id=obj.pk)  # the form saved the version it was opened with
+        """Saves the settings, never the catalogue version the form was opened with: a product
+        saved meanwhile bumped it, and writing the old one back would hide that change from the
+        processes that cached the version in between (subscriptions/catalogue.py)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key]
+        obj.save(update_fields=[name for name in fields if name != "catalogue_version"])
 
 
 @admin.register(Product)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ssr_points.selectors import HISTORY_PAGE_SIZE, EntriesHistory, points_spendable
 from subscriptions.access import member_required
-from subscriptions.models import Subscription
+from subscriptions.selectors import subscription_active
 
 LOTS_SHOWN = 12
 
@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """
     member = request.member
     now = timezone.now()
-    subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
+    subscription = subscription_active(member=member)
     months = subscription.months_subscribed if subscription else 0
     history = EntriesHistory(member=member)
     spendable = points_spendable(member=member, at=now)

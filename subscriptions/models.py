@@ -69,6 +69,9 @@ class Market(models.Model):
     point_value = models.PositiveIntegerField(_("value of one point for finance reports (minor unit)"), default=100)
     cx_phone = models.CharField(_("Customer Experience phone"), max_length=40, blank=True)
     cx_email = models.EmailField(_("Customer Experience email"), blank=True)
+    # Bumped by subscriptions.catalogue.catalogue_changed whenever the market's products
+    # change: each process then reads them again (its in-memory copy is keyed by it).
+    catalogue_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("market")

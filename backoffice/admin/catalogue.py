@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.admin.base import yen_field
 from subscriptions.models import Market, Product
+from subscriptions.services import product_save
 
 # -- markets and products (ops) ---------------------------------------------------------------
 
@@ -39,6 +40,15 @@ class MarketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # members, products and orders point at markets
 
+    def save_model(self, request, obj, form, change):
+        """Saves the settings, never the catalogue version the form was opened with: a product
+        saved meanwhile bumped it, and writing the old one back would hide that change from the
+        processes that cached the version in between (subscriptions/catalogue.py)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key]
+        obj.save(update_fields=[name for name in fields if name != "catalogue_version"])
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
@@ -49,3 +59,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # order lines keep pointing at products; deactivate instead
+
+    def save_model(self, request, obj, form, change):
+        product_save(product=obj)  # every process reads the market's catalogue again

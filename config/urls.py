@@ -34,3 +34,6 @@ urlpatterns = [
 ]
 if settings.SERVE_MEDIA:
     urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media))
+
+# The back office's 403 is in the admin's layout and Japanese (backoffice/views.py).
+handler403 = "backoffice.views.permission_denied"

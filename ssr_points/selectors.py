@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from ssr_points.earning import points_for_pv
 from ssr_points.models import Entry, Lot, PointAccount
-from ssr_points.services import points_for_pv
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import Market, Member, Subscription, SubscriptionItem
+from subscriptions.selectors import SUBSCRIPTION_COLUMNS, subscription_active
 from subscriptions.services import shipment_date_next
 
 
@@ -28,6 +32,24 @@ class Spendable:
         return sum(lot.remaining for lot in self.lots) - self.debt
 
 
+LOT_COLUMNS = [field.attname for field in Lot._meta.concrete_fields]
+
+
+def _spendable_lots_with_debt(member_id: int, at: dt.datetime) -> QuerySet:
+    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
+    return (
+        Lot.objects.filter(member_id=member_id)
+        .spendable(at=at)
+        .fifo()
+        .annotate(account_debt=Subquery(debt))
+        .values_list(*LOT_COLUMNS, "account_debt")
+    )
+
+
+# Every wizard page and the home page run it: compiled once per process (subscriptions/compiled_queries.py).
+_SPENDABLE = CompiledQuery(_spendable_lots_with_debt, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
+
+
 def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spendable:
     """The lots unexpired at ``at`` (default now) and the debt, in one query.
 
@@ -35,9 +57,9 @@ def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spenda
     query for it. A lot whose expiry instant has passed never counts, even before the
     nightly job ran.
     """
-    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
-    lots = list(lots_open(member=member, at=at).annotate(account_debt=Subquery(debt)))
-    return Spendable(lots=lots, debt=(lots[0].account_debt or 0) if lots else points_debt(member=member))
+    rows = _SPENDABLE.rows(member_id=member.pk, at=at or timezone.now())
+    lots = [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[:-1]) for row in rows]
+    return Spendable(lots=lots, debt=(rows[0][-1] or 0) if rows else points_debt(member=member))
 
 
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
@@ -121,25 +143,32 @@ class EarnProgress:
         return self.next_step_month == self.next_order_month
 
 
+def _active_subscription_items(member_id: int) -> QuerySet:
+    items = SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
+    subscription = [f"subscription__{column}" for column in SUBSCRIPTION_COLUMNS]
+    return items.order_by("pk").values_list(*subscription, "quantity", "product__pv")
+
+
+# The home page reads it: compiled once per process (subscriptions/compiled_queries.py).
+_ACTIVE_SUBSCRIPTION_ITEMS = CompiledQuery(_active_subscription_items, member_id=PLACEHOLDER_ID)
+
+
 def earn_progress(*, member: Member) -> EarnProgress:
     """Months subscribed, the current rate, the next order's rate and points, and the next
-    higher rate with the shipment it starts with. One query: the active subscription's items
-    with their subscription and products (a second only for a subscription without items)."""
+    higher rate with the shipment it starts with. One query: the active subscription with its
+    items' quantities and PV (a second only for a subscription without items)."""
     market = member.market
-    items = list(
-        SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
-        .select_related("subscription", "product")
-        .order_by("pk")
-    )
-    if items:
-        subscription = items[0].subscription
+    rows = _ACTIVE_SUBSCRIPTION_ITEMS.rows(member_id=member.pk)
+    width = len(SUBSCRIPTION_COLUMNS)
+    if rows:
+        subscription = Subscription.from_db(DEFAULT_DB_ALIAS, SUBSCRIPTION_COLUMNS, rows[0][:width])
     else:
-        subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
+        subscription = subscription_active(member=member)
+    pv = sum((Decimal(row[width + 1]) * row[width] for row in rows), start=Decimal("0"))
     months = subscription.months_subscribed if subscription else 0
     current_rate = market.earn_rate_percent(max(months, 1))
     next_month = months + 1
     next_rate = market.earn_rate_percent(next_month)
-    pv = sum((item.product.pv * item.quantity for item in items), start=0)
     step = next(
         (
             (from_month, percent)
@@ -160,12 +189,61 @@ def earn_progress(*, member: Member) -> EarnProgress:
         next_order_month=next_month,
         next_order_rate=next_rate,
         next_order_pv=pv,
-        next_order_points=points_for_pv(pv=pv, percent=next_rate) if items else 0,
+        next_order_points=points_for_pv(pv=pv, percent=next_rate) if rows else 0,
         next_shipment_date=subscription.next_shipment_date if subscription else None,
         next_step_rate=step[1] if step else None,
         next_step_month=step[0] if step else None,
         next_step_starts_on=starts_on,
     )
+
+
+HISTORY_PAGE_SIZE = 20
+ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
+LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
+
+
+def _history_count(member_id: int) -> QuerySet:
+    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values_list("n")
+
+
+def _history_first_page(member_id: int) -> QuerySet:
+    entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
+    return entries.values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS)[:HISTORY_PAGE_SIZE]
+
+
+# The home page's: compiled once per process (subscriptions/compiled_queries.py).
+_HISTORY_COUNT = CompiledQuery(_history_count, member_id=PLACEHOLDER_ID)
+_HISTORY_FIRST_PAGE = CompiledQuery(_history_first_page, member_id=PLACEHOLDER_ID)
+
+
+class EntriesHistory:
+    """The member's entries, newest first, each with its lot, for ``Paginator(…, HISTORY_PAGE_SIZE)``:
+    the count and the first page (what members open) come from compiled queries, other pages
+    from ``entries_history``. An entry's ``member_reason`` reads its lot, loaded with it."""
+
+    def __init__(self, *, member: Member, show: str | None = None):
+        self.member = member
+        self.show = show if show in HISTORY_FILTERS else None  # a filter: ORM queries, as later pages
+
+    def count(self) -> int:
+        if self.show:
+            return entries_history(member=self.member, show=self.show).count()
+        rows = _HISTORY_COUNT.rows(member_id=self.member.pk)
+        return rows[0][0] if rows else 0
+
+    def __getitem__(self, index: slice) -> list[Entry]:
+        if not self.show and index.start == 0 and index.stop == HISTORY_PAGE_SIZE:
+            return [self._entry(row) for row in _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)]
+        return list(entries_history(member=self.member, show=self.show).select_related("lot")[index])
+
+    @staticmethod
+    def _entry(row: tuple) -> Entry:
+        entry = Entry.from_db(DEFAULT_DB_ALIAS, ENTRY_COLUMNS, row[: len(ENTRY_COLUMNS)])
+        lot = None
+        if entry.lot_id is not None:
+            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) :])
+        Entry.lot.field.set_cached_value(entry, lot)
+        return entry
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------

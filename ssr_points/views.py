@@ -7,10 +7,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ssr_points.selectors import HISTORY_FILTERS, earn_progress, entries_history, points_expiring_soon, points_spendable
+from ssr_points.selectors import (
+    HISTORY_FILTERS,
+    HISTORY_PAGE_SIZE,
+    EntriesHistory,
+    earn_progress,
+    points_expiring_soon,
+    points_spendable,
+)
 from subscriptions.access import member_required
 
-HISTORY_PAGE_SIZE = 20
 LOTS_SHOWN = 12
 
 
@@ -20,10 +26,10 @@ def home(request: HttpRequest) -> HttpResponse:
     rate and points, the next higher rate and when it starts), the lots by expiry, and the
     ledger history with its filters (獲得 / 利用 / 失効).
 
-    A fixed number of queries whatever the length of the history: the subscription's items,
-    the spendable lots (the expiring-soon banner is computed from them), one page of entries
-    (each reason rendered from its own row) and, through ``{% exchange_lines_attach %}``, the
-    products of the exchanges on the page.
+    A fixed number of queries whatever the length of the history: the subscription with its
+    items' PV, the spendable lots (the expiring-soon banner is computed from them), the count
+    and one page of entries (each reason rendered from its own row) and, through
+    ``{% exchange_lines_attach %}``, the products of the exchanges on the page.
     """
     member = request.member
     now = timezone.now()
@@ -31,7 +37,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if show not in HISTORY_FILTERS:
         show = ""
     progress = earn_progress(member=member)
-    history = entries_history(member=member, show=show or None).select_related("lot")
     spendable = points_spendable(member=member, at=now)
     context = {
         "member": member,
@@ -43,6 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "subscription": progress.subscription,
         "history_filter": show,
         "page_query": f"show={show}&" if show else "",
-        "page": Paginator(history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(EntriesHistory(member=member, show=show or None), HISTORY_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
     }
     return render(request, "ssr_points/home.html", context)

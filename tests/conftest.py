@@ -7,6 +7,7 @@ from django.db import connection
 
 from ssr_points.checks import ledger_check
 from ssr_points.roles import roles_sync
+from subscriptions.catalogue import catalogue_clear
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 
@@ -72,6 +73,15 @@ def media_root(settings, tmp_path_factory):
     """Uploaded files (product images) go to a temporary folder, never the repository's media/."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def catalogue_cache_cleared():
+    """Each process keeps markets' products by catalogue version (subscriptions/catalogue.py); a
+    test starts without them, as a new process would (SQLite may reuse a market's id)."""
+    catalogue_clear()
+    yield
+    catalogue_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -33,23 +33,20 @@ UNCHECKED_FKS = [
 ]
 
 
-def fk_constraints_drop(apps, schema_editor):
-    """PostgreSQL only: SQLite (the demo, ./dev test without DATABASE_URL) cannot drop a
-    constraint with ALTER TABLE, and its foreign keys cost nothing worth the rebuild."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table, _column, constraint, _target in UNCHECKED_FKS:
-        schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{constraint}"')
+def foreign_keys_drop(apps, schema_editor):
+    """PostgreSQL only: SQLite keeps a table's foreign keys in its definition (dev databases)."""
+    if schema_editor.connection.vendor == "postgresql":
+        for table, _, constraint, _ in UNCHECKED_FKS:
+            schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{constraint}"')
 
 
-def fk_constraints_add(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table, column, constraint, target in UNCHECKED_FKS:
-        schema_editor.execute(
-            f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" FOREIGN KEY ("{column}") '
-            f'REFERENCES "{target}" ("id") DEFERRABLE INITIALLY DEFERRED'
-        )
+def foreign_keys_add(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table, column, constraint, target in UNCHECKED_FKS:
+            schema_editor.execute(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" FOREIGN KEY ("{column}") '
+                f'REFERENCES "{target}" ("id") DEFERRABLE INITIALLY DEFERRED'
+            )
 
 
 class Migration(migrations.Migration):
@@ -115,7 +112,7 @@ class Migration(migrations.Migration):
                 )
                 for table, column, index in FK_INDEXES
             ]
-            + [migrations.RunPython(fk_constraints_drop, fk_constraints_add)],
+            + [migrations.RunPython(foreign_keys_drop, foreign_keys_add)],
         ),
         migrations.AddIndex(
             model_name='entry',

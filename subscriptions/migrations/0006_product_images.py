@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0003_member_search_indexes'),
+        ('subscriptions', '0005_merge_catalogue_version_staff_labels'),
     ]
 
     operations = [

@@ -36,7 +36,7 @@ from tests.factories import MarketFactory, MemberFactory, ProductFactory
 
 ALLOWED = re.compile(
     r"""
-      (?<![A-Za-z])(?:SSR|PV|CSV|SKU|ID|JPY|JP|JST)(?![A-Za-z])
+      (?<![A-Za-z])(?:SSR|PV|CSV|SKU|ID|JPY|JP|JST|JPEG|PNG|WebP|MB)(?![A-Za-z])  # abbreviations, file formats
     | (?<![A-Za-z])(?:EX|SO|SUB|RW)-[A-Za-z0-9-]+   # exchange, order and product codes
     | [\w.+-]+@[\w.-]+                               # email addresses
     | (?<![A-Za-z])user\d+                           # usernames of the test's staff

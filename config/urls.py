@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
 ]
+
+# The back office's 403 is in the admin's layout and Japanese (backoffice/views.py).
+handler403 = "backoffice.views.permission_denied"

@@ -16,14 +16,16 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from ssr_points.exceptions import (
     AdjustmentAboveLimit,
     AdjustmentNotPermitted,
     AlreadyReversed,
+    DailyAdditionCapReached,
     IdempotencyConflict,
     InsufficientPoints,
     InvalidPoints,
@@ -34,6 +36,7 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.roles import daily_points_added_cap
 from ssr_points.selectors import LOT_COLUMNS
 from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 from subscriptions.models import Member, SubscriptionOrder
@@ -451,7 +454,11 @@ def points_adjust_by_staff(
     """``points_adjust`` within the staff user's authority (the admin's and any staff tool's entry point).
 
     ``ssr_points.adjust_points`` allows up to ``SSR_CX_ADJUSTMENT_LIMIT`` points either way;
-    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors).
+    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors). Points
+    added count against the user's daily cap (``roles.DAILY_POINTS_ADDED_CAP``), over all
+    members: the staff user's row is locked while today's additions are summed, so two
+    adjustments at once cannot both slip under it. A repeated request (same key) is not counted
+    again.
     """
     if staff_user is None or not getattr(staff_user, "pk", None):
         raise StaffUserRequired()
@@ -464,14 +471,39 @@ def points_adjust_by_staff(
         and not staff_user.has_perm("ssr_points.adjust_points_unlimited")
     ):
         raise AdjustmentAboveLimit(limit=limit, requested=abs(points))
-    return points_adjust(
-        member=member,
-        points=points,
-        reason=reason,
-        staff_user=staff_user,
-        idempotency_key=idempotency_key,
-        now=now,
-    )
+    cap = daily_points_added_cap(staff_user) if isinstance(points, int) and points > 0 else None
+    with transaction.atomic():
+        if cap is not None:
+            _check_daily_addition_cap(staff_user=staff_user, points=points, cap=cap, key=idempotency_key, now=now)
+        return points_adjust(
+            member=member,
+            points=points,
+            reason=reason,
+            staff_user=staff_user,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+
+
+def points_added_by_staff_today(*, staff_user, now: dt.datetime | None = None) -> int:
+    """The points ``staff_user`` added through adjustments since 00:00 today (``TIME_ZONE``)."""
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    added = Entry.objects.filter(
+        staff_user=staff_user, kind=Entry.Kind.ADJUSTMENT, points__gt=0, created_at__gte=midnight
+    ).aggregate(total=Sum("points"))["total"]
+    return added or 0
+
+
+def _check_daily_addition_cap(*, staff_user, points: int, cap: int, key: str | None, now) -> None:
+    # One adjustment of this staff user at a time, whichever member it is for.
+    users = get_user_model().objects.select_for_update()
+    list(users.filter(pk=staff_user.pk).values_list("pk", flat=True))
+    if key and Entry.objects.filter(idempotency_key=key, staff_user=staff_user).exists():
+        return  # the same request again: points_adjust returns the first entry
+    added = points_added_by_staff_today(staff_user=staff_user, now=now)
+    if added + points > cap:
+        raise DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added:,}", requested=f"{points:,}")
 
 
 def points_adjust(

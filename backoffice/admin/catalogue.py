@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from backoffice.admin.base import yen_field
 from subscriptions.models import Market, Product
 from subscriptions.services import product_save
 
@@ -16,11 +17,14 @@ class MarketAdmin(admin.ModelAdmin):
         "name",
         "currency",
         "time_zone",
-        "exchange_fee_per_100_points",
-        "handling_fee_incl_tax",
-        "free_handling_threshold_incl_tax",
+        "exchange_fee_per_100_points_yen",
+        "handling_fee_incl_tax_yen",
+        "free_handling_threshold_incl_tax_yen",
         "point_value",
     ]
+    exchange_fee_per_100_points_yen = yen_field(Market, "exchange_fee_per_100_points")
+    handling_fee_incl_tax_yen = yen_field(Market, "handling_fee_incl_tax")
+    free_handling_threshold_incl_tax_yen = yen_field(Market, "free_handling_threshold_incl_tax")
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "currency", "time_zone"]}),
@@ -48,7 +52,8 @@ class MarketAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name_ja", "name_en", "price_incl_tax", "tax_rate", "pv", "point_cost", "is_active"]
+    list_display = ["sku", "name_ja", "name_en", "price_incl_tax_yen", "tax_rate", "pv", "point_cost", "is_active"]
+    price_incl_tax_yen = yen_field(Product, "price_incl_tax")
     list_filter = ["market", "is_active", "is_subscribable", "tax_rate"]
     search_fields = ["sku", "name_ja", "name_en"]
 

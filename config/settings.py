@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -20,10 +21,41 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PRODUCTION = env.bool("DJANGO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Secrets that were ever written down in this repository (defaults, the old compose file):
+# anyone can read them, so they sign nothing outside a developer's machine.
+PUBLIC_SECRETS = frozenset(
+    {
+        "change-me-in-production",
+        "dev-only-insecure-key-do-not-use-in-production",
+        "dev-only-order-events-secret",
+    }
+)
+
+
+def secret_required(name: str, value: str, *, min_length: int) -> str:
+    """In production and whenever DEBUG is off (``DJANGO_DEBUG=0``) a secret must be set, not
+    one of the public ones, and long enough to resist guessing; the app refuses to start
+    otherwise. A developer's machine (DEBUG, the default without ``DJANGO_PRODUCTION``) and the
+    test suite run with the public defaults."""
+    if DEBUG and not PRODUCTION:
+        return value
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (DEBUG is off).")
+    if value in PUBLIC_SECRETS or value.startswith(("dev-only", "django-insecure")):
+        raise ImproperlyConfigured(f"{name} is a public default value: set a random secret (DEBUG is off).")
+    if len(value) < min_length or len(set(value)) < 5:
+        raise ImproperlyConfigured(f"{name} is too short or too simple: use at least {min_length} random characters.")
+    return value
+
+
 if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+    SECRET_KEY = env.str(
+        "DJANGO_SECRET_KEY", default="" if not DEBUG else "dev-only-insecure-key-do-not-use-in-production"
+    )
+# Django's own deployment check asks for 50 characters.
+SECRET_KEY = secret_required("DJANGO_SECRET_KEY", SECRET_KEY, min_length=50)
 if PRODUCTION:
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 else:
@@ -184,7 +216,8 @@ JOBS_RUNNING_STALE_AFTER = 3 * 60 * 60  # SQLite only: a "running" row older tha
 if PRODUCTION:
     ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET")
 else:
-    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET", default="dev-only-order-events-secret")
+    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET", default="dev-only-order-events-secret" if DEBUG else "")
+ORDER_EVENTS_SECRET = secret_required("ORDER_EVENTS_SECRET", ORDER_EVENTS_SECRET, min_length=32)
 ORDER_EVENTS_MAX_SKEW_SECONDS = env.int("ORDER_EVENTS_MAX_SKEW_SECONDS", default=300)
 
 # The points program.

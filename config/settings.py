@@ -202,16 +202,33 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A queue of one's own: several stacks (the fault tests' gunicorn and worker) share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Redis as broker and result store: a request that sends a task waits at most a couple of
+# seconds on a Redis that is down or silent (docs/faults.md), never the 19 s of the defaults.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
 # The scheduled jobs (issue 4, docs/jobs.md): times are Asia/Tokyo (CELERY_TIMEZONE).
+JOBS_GRANT_SWEEP_MINUTES = env.int("JOBS_GRANT_SWEEP_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-points": {"task": "jobs.tasks.expire_points_task", "schedule": crontab(hour=0, minute=5)},
     "run-subscriptions": {"task": "jobs.tasks.run_subscriptions_task", "schedule": crontab(hour=1, minute=0)},
-    "sweep-grants": {"task": "jobs.tasks.sweep_grants_task", "schedule": crontab(hour=3, minute=30)},
+    # The outbox of the grants: every pending grant, however old (fulfilment.grants). A message
+    # not taken within the interval is dropped: the next one does the same work.
+    "sweep-grants": {
+        "task": "jobs.tasks.sweep_grants_task",
+        "schedule": crontab(minute=f"*/{JOBS_GRANT_SWEEP_MINUTES}"),
+        "options": {"expires": JOBS_GRANT_SWEEP_MINUTES * 60},
+    },
     "send-expiry-reminders": {"task": "jobs.tasks.send_expiry_reminders_task", "schedule": crontab(hour=9, minute=0)},
 }
 JOBS_REMINDER_DAYS = env.int("JOBS_REMINDER_DAYS", default=30)
-JOBS_GRANT_SWEEP_DAYS = env.int("JOBS_GRANT_SWEEP_DAYS", default=35)
+# The sweep leaves a grant this young to its task (sent on commit), which is likely running.
+JOBS_GRANT_SWEEP_GRACE_SECONDS = env.int("JOBS_GRANT_SWEEP_GRACE_SECONDS", default=60)
 JOBS_RUNNING_STALE_AFTER = 3 * 60 * 60  # SQLite only: a "running" row older than this is a crashed run
+# After the broker refused a grant task's message, this process leaves grants to the sweep for this long.
+FULFILMENT_BROKER_BACKOFF_SECONDS = env.int("FULFILMENT_BROKER_BACKOFF_SECONDS", default=30)
 # Order events from the commerce system (order_events/): HMAC-SHA256 shared secret, clock skew.
 if PRODUCTION:
     ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET")

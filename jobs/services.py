@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from fulfilment.grants import pending_grants_deliver, pending_grants_exist
 from fulfilment.services import subscription_order_due
 from jobs.models import ExpiryReminder, JobRun
 from ssr_points.batches import points_expire_due, points_grant_shipped_orders
@@ -273,12 +274,21 @@ def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, 
 
 def grants_sweep(
     *, now: dt.datetime | None = None, days: int | None = None, batch_size: int | None = None, progress=None
-) -> JobRun:
-    """Grant every order shipped in the last ``days`` (default settings.JOBS_GRANT_SWEEP_DAYS)
-    that has no grant yet, so a lost task message loses no points. Orders whose PV earns
-    nothing leave the window after ``days`` instead of being looked at forever."""
+) -> JobRun | None:
+    """Deliver every pending grant (the outbox, ``fulfilment.grants``) owed for longer than
+    ``JOBS_GRANT_SWEEP_GRACE_SECONDS`` at ``now``, however old: a message the broker never
+    took, or a worker that died with it, loses no points.
+
+    ``days`` (by hand: ``sweep_grants --days N``) also grants the orders shipped in the last
+    ``days`` that have no grant and no pending row: orders marked shipped outside the order
+    services (SQL, an import). Beat runs the sweep every few minutes without it; a run that
+    finds nothing pending records nothing and returns ``None``, so the job list shows the
+    runs that delivered something (or failed), not one every five minutes.
+    """
     cutoff = now or timezone.now()
-    days = days if days is not None else settings.JOBS_GRANT_SWEEP_DAYS
+    before = cutoff - dt.timedelta(seconds=settings.JOBS_GRANT_SWEEP_GRACE_SECONDS)
+    if days is None and not pending_grants_exist(before=before):
+        return None
 
     def work(run: JobRun) -> None:
         def on_batch(batch) -> None:
@@ -293,9 +303,14 @@ def grants_sweep(
             if progress is not None:
                 progress(batch)
 
-        points_grant_shipped_orders(
-            shipped_from=cutoff - dt.timedelta(days=days), shipped_to=cutoff, batch_size=batch_size, progress=on_batch
-        )
+        pending_grants_deliver(before=before, batch_size=batch_size, progress=on_batch)
+        if days is not None:
+            points_grant_shipped_orders(
+                shipped_from=cutoff - dt.timedelta(days=days),
+                shipped_to=cutoff,
+                batch_size=batch_size,
+                progress=on_batch,
+            )
 
     return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work)
 

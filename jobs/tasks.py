@@ -40,7 +40,8 @@ def run_subscriptions_task() -> dict:
 
 @shared_task(acks_late=True, soft_time_limit=HOUR - 300, time_limit=HOUR)
 def sweep_grants_task() -> dict:
-    return _summary(services.grants_sweep())
+    run = services.grants_sweep()
+    return _summary(run) if run is not None else {"run": None, "status": "nothing pending"}
 
 
 @shared_task(acks_late=True, soft_time_limit=2 * HOUR - 300, time_limit=2 * HOUR)

@@ -100,5 +100,5 @@ def test_a_real_worker_grants_a_shipped_order_and_runs_the_expiry(worker, assert
     assert JobRun.objects.get(kind=JobRun.Kind.EXPIRY).status == JobRun.Status.SUCCEEDED
     assert process.poll() is None, log.read_text()
     text = log.read_text()
-    assert "points_grant_for_order_task" in text and "expire_points_task" in text and "succeeded" in text
+    assert "order_grant_task" in text and "expire_points_task" in text and "succeeded" in text
     assert_ledger_ok()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,13 @@ class BackofficeConfig(AppConfig):
 
     name = "backoffice"
     verbose_name = _("Back office")
+
+
+class SSRAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the back office's site (``backoffice/site.py``).
+
+    Named in ``INSTALLED_APPS`` in place of ``django.contrib.admin``; the site is imported when
+    the admin app is ready, after every model is loaded."""
+
+    default = False
+    default_site = "backoffice.site.SSRAdminSite"

@@ -1,13 +1,20 @@
 """Benchmark: the nightly expiry job against the hand-written single SQL statement.
 
-Builds on PostgreSQL (database ``ssr_bench4``, recreated) 100,000 members with 1,000,000 due
-lots and 500,000 not yet due, with their grant entries and balances; copies it
-(``CREATE DATABASE … TEMPLATE``); runs the expiry job (``jobs.services.expiry_run``) on one
-and the single statement (``UPDATE … RETURNING`` feeding the entry insert and the balance
-update) on the other; prints both times, the ratio, lots/s and the longest batch
-transaction; checks the ledger invariants and that both copies end identical.
+Builds on PostgreSQL (database ``ssr_bench4``, recreated; ``--database`` names another)
+100,000 members with 1,000,000 due lots and 500,000 not yet due, with their grant entries and
+balances; copies it (``CREATE DATABASE … TEMPLATE``); runs the expiry job
+(``jobs.services.expiry_run``) on one and the single statement (``UPDATE … RETURNING`` feeding
+the entry insert and the balance update) on the other; prints both times, the ratio, lots/s
+and the longest batch transaction; checks the ledger invariants and that both copies end
+identical.
 
-    .venv/bin/python bench/expiry.py [--members 100000] [--due 10] [--not-due 5] [--batch-size 20000]
+What the ledger's indexes cost: the same single statement also runs on two more copies of the
+same data, one without the foreign keys of ``ssr_points_entry`` and ``ssr_points_lot``, one
+without those foreign keys and every secondary index of the two tables (primary keys and
+CHECK constraints stay); the differences are the price of the foreign keys and of the
+indexes, per index and per lot.
+
+    .venv/bin/python -m bench.expiry [--members 100000] [--due 10] [--not-due 5] [--batch-size 20000]
 """
 
 from __future__ import annotations
@@ -21,8 +28,7 @@ import psycopg
 
 from bench.database import database_clone, database_recreate, database_url, django_setup, members_build, timed
 
-JOB_DB = "ssr_bench4"
-SQL_DB = "ssr_bench4_sql"
+LEDGER_TABLES = ("ssr_points_entry", "ssr_points_lot")
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 CUTOFF = dt.datetime(2026, 6, 1, 0, 5, tzinfo=TOKYO)
 
@@ -46,7 +52,7 @@ SELECT (SELECT COUNT(*) FROM emptied), (SELECT SUM(points) FROM per_member), (SE
 """
 
 
-def build(*, members: int, due: int, not_due: int) -> None:
+def build(*, database: str, members: int, due: int, not_due: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
@@ -75,8 +81,46 @@ def build(*, members: int, due: int, not_due: int) -> None:
             "WHERE a.member_id = s.member_id"
         )
     connection.close()
-    with psycopg.connect(database_url(JOB_DB), autocommit=True) as conn:
+    with psycopg.connect(database_url(database), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+
+
+def schema_strip(name: str, *, indexes: bool) -> tuple[list[str], list[str]]:
+    """Drop the foreign keys (and with ``indexes`` the secondary indexes, unique ones included) of
+    the ledger's two written tables in database ``name``; returns what was dropped."""
+    with psycopg.connect(database_url(name), autocommit=True) as conn:
+        fks = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
+            [list(LEDGER_TABLES)],
+        ).fetchall()
+        for table, constraint in fks:
+            conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
+        dropped = []
+        if indexes:
+            rows = conn.execute(
+                "SELECT i.indrelid::regclass::text, c.relname, con.conname FROM pg_index AS i "
+                "JOIN pg_class AS c ON c.oid = i.indexrelid "
+                "LEFT JOIN pg_constraint AS con ON con.conindid = i.indexrelid AND con.contype = 'u' "
+                "WHERE NOT i.indisprimary AND i.indrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
+                [list(LEDGER_TABLES)],
+            ).fetchall()
+            for table, index, constraint in rows:
+                if constraint:
+                    conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
+                else:
+                    conn.execute(f'DROP INDEX "{index}"')
+                dropped.append(f"{table.removeprefix('ssr_points_')}.{index}")
+        conn.execute("VACUUM ANALYZE")
+    return [f"{table.removeprefix('ssr_points_')}.{constraint}" for table, constraint in fks], dropped
+
+
+def single_statement_run(name: str) -> tuple[tuple, float]:
+    with psycopg.connect(database_url(name)) as conn:
+        started = time.monotonic()
+        row = conn.execute(SINGLE_STATEMENT, {"cutoff": CUTOFF}).fetchone()
+        conn.commit()
+        return row, time.monotonic() - started
 
 
 def fetch(name: str, query: str) -> list[tuple]:
@@ -90,11 +134,14 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10, help="due lots per member")
     parser.add_argument("--not-due", type=int, default=5, help="lots per member not yet due")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--database", default="ssr_bench4", help="recreated, and its copies <name>_sql, _nofk, _bare")
     args = parser.parse_args()
     results: dict[str, float] = {}
+    job_db, sql_db = args.database, f"{args.database}_sql"
+    nofk_db, bare_db = f"{args.database}_nofk", f"{args.database}_bare"
 
-    database_recreate(JOB_DB)
-    django_setup(JOB_DB)
+    database_recreate(job_db)
+    django_setup(job_db)
     from django.conf import settings
     from django.db import connection
 
@@ -102,20 +149,24 @@ def main() -> None:
     from ssr_points.checks import ledger_check
 
     with timed("build (generate_series)", results):
-        build(members=args.members, due=args.due, not_due=args.not_due)
-    with timed("copy (CREATE DATABASE … TEMPLATE)", results):
-        database_clone(JOB_DB, SQL_DB)
-    due_lots = fetch(JOB_DB, f"SELECT COUNT(*) FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= '{CUTOFF}'")[
+        build(database=job_db, members=args.members, due=args.due, not_due=args.not_due)
+    with timed("copies (CREATE DATABASE … TEMPLATE), foreign keys and indexes dropped from two", results):
+        for copy in (sql_db, nofk_db, bare_db):
+            database_clone(job_db, copy)
+        fks, _ = schema_strip(nofk_db, indexes=False)
+        _, indexes = schema_strip(bare_db, indexes=True)
+    due_lots = fetch(job_db, f"SELECT COUNT(*) FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= '{CUTOFF}'")[
         0
     ][0]
     print(f"  {args.members:,} members, {due_lots:,} due lots, {args.members * args.not_due:,} not yet due")
 
     batch_size = args.batch_size or settings.SSR_POINTS_EXPIRY_BATCH_SIZE
-    with timed("single statement", results), psycopg.connect(database_url(SQL_DB)) as conn:
-        started = time.monotonic()
-        single = conn.execute(SINGLE_STATEMENT, {"cutoff": CUTOFF}).fetchone()
-        conn.commit()
-        single_seconds = time.monotonic() - started
+    with timed("single statement, without foreign keys and secondary indexes", results):
+        bare, bare_seconds = single_statement_run(bare_db)
+    with timed("single statement, without foreign keys", results):
+        nofk, nofk_seconds = single_statement_run(nofk_db)
+    with timed("single statement", results):
+        single, single_seconds = single_statement_run(sql_db)
     with timed(f"expiry job (batches of {batch_size:,} lots)", results):
         started = time.monotonic()
         run = expiry_run(now=CUTOFF, batch_size=batch_size)
@@ -130,17 +181,39 @@ def main() -> None:
     print(f"  longest batch transaction (locks held): {run.longest_batch_ms} ms (target < 1000 ms)")
     print(f"  the single statement held its locks for {single_seconds:.2f} s")
 
+    expired_lots = single[0]
+    print("\nwhat the ledger's indexes and foreign keys cost (the single statement, same data)")
+    for label, seconds in [
+        ("project's schema:", single_seconds),
+        (f"without the {len(fks)} foreign keys:", nofk_seconds),
+        (f"… and without the {len(indexes)} secondary indexes:", bare_seconds),
+    ]:
+        print(f"  {label:40} {seconds:8.2f} s  {expired_lots / seconds:9,.0f} lots/s")
+    fk_price, index_price = single_seconds - nofk_seconds, nofk_seconds - bare_seconds
+    print(
+        f"  foreign keys: {fk_price:+.2f} s = {fk_price / expired_lots * 1e6:+.1f} µs per lot "
+        f"({fk_price / single_seconds:+.0%} of the statement): {', '.join(fks)}"
+    )
+    if indexes:
+        per_index = index_price / len(indexes)
+        print(
+            f"  secondary indexes: {index_price:+.2f} s = {index_price / expired_lots * 1e6:+.1f} µs per lot "
+            f"({index_price / single_seconds:+.0%}); per index {per_index:+.2f} s = "
+            f"{per_index / expired_lots * 1e6:+.1f} µs per lot: {', '.join(indexes)}"
+        )
+    assert single[:2] == nofk[:2] == bare[:2], (single, nofk, bare)
+
     with timed("verify"):
         assert run.status == "succeeded", run.error
         assert (run.lots, run.points) == (single[0], single[1]) == (due_lots, run.points)
         balances = "SELECT member_id, balance, debt FROM ssr_points_pointaccount ORDER BY member_id"
-        assert fetch(JOB_DB, balances) == fetch(SQL_DB, balances), "the two copies differ"
+        assert fetch(job_db, balances) == fetch(sql_db, balances), "the two copies differ"
         lots = "SELECT id, remaining, expired FROM ssr_points_lot ORDER BY id"
-        assert fetch(JOB_DB, lots) == fetch(SQL_DB, lots), "the two copies' lots differ"
+        assert fetch(job_db, lots) == fetch(sql_db, lots), "the two copies' lots differ"
         per_lot = "SELECT COUNT(*), COUNT(DISTINCT lot_id) FROM ssr_points_entry WHERE kind = 'expiry'"
-        assert fetch(JOB_DB, per_lot) == [(due_lots, due_lots)], "a lot expired twice or was missed"
+        assert fetch(job_db, per_lot) == [(due_lots, due_lots)], "a lot expired twice or was missed"
         left = f"SELECT COUNT(*) FROM ssr_points_lot WHERE remaining > 0 AND expires_at <= '{CUTOFF}'"
-        assert fetch(JOB_DB, left) == [(0,)]
+        assert fetch(job_db, left) == [(0,)]
         violations = ledger_check(at=CUTOFF)
         assert violations == [], violations[:10]
         print("  invariants hold: balance = Σ entries = Σ lots for every member; each due lot expired once")

@@ -63,7 +63,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.admin.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
+    "backoffice.apps.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +142,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Argon2id first (config/passwords.py, docs/security.md); a hash of any other listed hasher
+# still verifies and is re-hashed with Argon2id at that user's next login. Django's own
+# Argon2PasswordHasher is left out: it shares the algorithm name ``argon2`` with ours.
+PASSWORD_HASHERS = [
+    "config.passwords.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 # Members sign in with their member number or email (issue 3); staff with their username.
 AUTHENTICATION_BACKENDS = [

@@ -62,8 +62,15 @@ class LotQuerySet(models.QuerySet):
 
 
 class Lot(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
-    order = models.ForeignKey(SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="lots")
+    # Every index is paid for on each lot the nightly expiry empties (the update cannot be HOT:
+    # ``remaining`` is in the partial indexes' condition). Each one serves a named query
+    # (docs/ledger.md, "Indexes"); the foreign keys are checked, but not indexed on their own:
+    # a member's lots are found through ``one_grant_per_order`` (member_id, order_id) and
+    # lots are never deleted.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots", db_index=False)
+    order = models.ForeignKey(
+        SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="lots", db_index=False
+    )
     amount = models.PositiveIntegerField(_("amount"))
     remaining = models.PositiveIntegerField(_("remaining"))
     expired = models.PositiveIntegerField(_("expired"), default=0)
@@ -85,10 +92,14 @@ class Lot(models.Model):
                 name="lot_expired_within_consumed",
             ),
             models.CheckConstraint(condition=Q(expires_at__gt=F("granted_at")), name="lot_expires_after_grant"),
+            # Also: a member's lots (ledger check, member admin), an order's lot (grants, clawback).
             models.UniqueConstraint(fields=["member", "order"], name="one_grant_per_order"),
         ]
         indexes = [
+            # A member's spendable lots, soonest-expiring first (balance, quote, redeem); the
+            # expiry job's batches in member order.
             models.Index(fields=["member", "expires_at", "id"], condition=Q(remaining__gt=0), name="lot_open_fifo_idx"),
+            # Spendable lots by expiry date: the expiring-soon reminders, the finance report.
             models.Index(fields=["expires_at", "member"], condition=Q(remaining__gt=0), name="lot_open_expiry_idx"),
         ]
 
@@ -105,7 +116,12 @@ class Entry(models.Model):
         CLAWBACK = "clawback", _("Clawback")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="point_entries")
+    # One entry per grant, redemption and expired lot: the largest table, and every index and
+    # foreign key is paid for on each insert (docs/ledger.md, "Indexes"). Each index serves a
+    # named query. The member and lot are checked by the database; the optional order, reversed
+    # entry and staff user are not (``db_constraint=False``): their check cost every entry a
+    # trigger even when empty, and Django's PROTECT still refuses to delete what they name.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="point_entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     points = models.BigIntegerField(_("points"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -115,13 +131,35 @@ class Entry(models.Model):
     )
     # NULL, not "", so the unique (member, key) constraint only binds entries that have a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
-    order = models.ForeignKey(
-        SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="point_entries"
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries", db_index=False
     )
-    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
+    order = models.ForeignKey(
+        SubscriptionOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="point_entries",
+        db_index=False,
+        db_constraint=False,  # the grant's lot names its order with a checked foreign key
+    )
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        db_index=False,
+        db_constraint=False,  # entries are never deleted; entry_reversed_once binds it
+    )
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # PROTECT: Django refuses to delete a user an entry names
     )
 
     class Meta:
@@ -141,15 +179,25 @@ class Entry(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="adjustment") | Q(staff_user__isnull=False), name="adjustment_has_staff_user"
             ),
-            models.UniqueConstraint(fields=["member", "idempotency_key"], name="entry_idempotency_unique"),
+            # Also: looking up the entry of a repeated request (redeem, adjust, clawback). Only
+            # entries with a key are in it: the nightly expiry's and the grants' have none.
+            models.UniqueConstraint(
+                fields=["member", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="entry_idempotency_unique",
+            ),
             models.UniqueConstraint(
                 fields=["member", "reverses"], condition=Q(kind="reversal"), name="entry_reversed_once"
             ),
         ]
         indexes = [
+            # The member's history, newest first (home page, member admin); a member's entries
+            # (ledger check, ``Entry.objects.filter(member=…)``).
             models.Index(fields=["member", "-created_at", "-id"], name="entry_member_history_idx"),
             # The finance report groups a year of entries by month (docs/admin.md).
             models.Index(fields=["created_at"], name="entry_created_at_idx"),
+            # Deleting a staff user checks that no entry names them; only staff entries are in it.
+            models.Index(fields=["staff_user"], condition=Q(staff_user__isnull=False), name="entry_staff_user_idx"),
         ]
 
     def __str__(self) -> str:
@@ -184,7 +232,8 @@ class Entry(models.Model):
 class Allocation(models.Model):
     """Points an entry took from a lot (positive) or gave back to it (negative)."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    # A member's allocations: through ``allocation_unique_per_entry_lot`` (member_id, …).
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="allocations")
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
     points = models.BigIntegerField(_("points"))

@@ -473,7 +473,7 @@ def points_adjust(
                 idempotency_key=idempotency_key,
                 now=now,
             )
-            return lot.entries.get(kind=Entry.Kind.ADJUSTMENT)
+            return Entry.objects.get(member_id=member.pk, lot=lot, kind=Entry.Kind.ADJUSTMENT)
         lots = _spendable_lots_for_update(member.pk, at=now)
         available = sum(lot.remaining for lot in lots) - account.debt
         if -points > available:

@@ -69,7 +69,8 @@ def is_postgres():
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    """Factories hash a password per user; the real PBKDF2 costs ~0.6 s each, MD5 is enough here."""
+    """Factories hash a password per user; MD5 is enough here. tests/security/test_password_hashing.py
+    puts the real Argon2id config back (and PBKDF2, which costs ~0.5 s a hash)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -108,8 +108,8 @@ def dataset_load(*, members: int, hot: int, stdout=print) -> None:
 def sessions_create(*, hot: list[str], others: list[str], path: Path, pool: int = 1_000) -> None:
     """Signed-in sessions for the Locust users, written to ``path`` as JSON.
 
-    A login costs one PBKDF2 hash (~0.6 s of CPU here, on purpose); fifty of them at once would
-    swamp a 2-core machine for the first half minute and say nothing about the wizard. The
+    A login costs a password hash (Argon2id, ~50 ms of CPU a login here; bench/login.py): the
+    walks measure the wizard, not the logins, so they start signed in. The
     sessions are made the way ``django.contrib.auth.login`` makes them. ``hot``: one session
     per Locust user logged in as a shared member; ``others``: a pool of random members.
     """

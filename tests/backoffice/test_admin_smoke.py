@@ -95,3 +95,23 @@ def test_member_changelist_annotates_points_without_a_query_per_row(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("admin:subscriptions_member_changelist"))
     assert [m.points_left for m in response.context["cl"].result_list] == [10] * 5
+
+
+def test_lot_search_finds_an_orders_lot_by_its_number_or_the_members(
+    client, make_staff, back_office_data, grant_points
+):
+    """Lots have no index on the order alone (docs/ledger.md): the order number is looked up
+    first, then its lot by (member, order)."""
+    from tests.factories import MemberFactory
+
+    member = back_office_data
+    other = MemberFactory()
+    grant_points(other, 30)
+    client.force_login(make_staff("cx_agent"))
+    url = reverse("admin:ssr_points_lot_changelist")
+    order = member.orders.get()
+    for term in [order.number, f"  {order.number} ", member.member_number]:
+        response = client.get(url, {"q": term})
+        assert response.status_code == 200
+        assert [lot.member_id for lot in response.context["cl"].result_list] == [member.pk], term
+    assert list(client.get(url, {"q": "no-such-order"}).context["cl"].result_list) == []

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from config.admin import EstimatedCountPaginator
+from backoffice.admin.base import EstimatedCountPaginator
 from subscriptions.models import Member
 from tests.factories import MemberFactory
 

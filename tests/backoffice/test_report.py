@@ -100,7 +100,7 @@ def test_the_reports_queries_do_not_grow_with_the_number_of_members(client, make
 
 
 def test_chart_axis_quarters_are_whole_numbers():
-    from ssr_points.charts import bar_chart
+    from backoffice.charts import bar_chart
 
     for top in [0, 1, 3, 36, 50, 117, 500, 12_345]:
         chart = bar_chart(categories=["a", "b"], series=[("s", [top, top // 2])])

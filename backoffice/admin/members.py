@@ -1,4 +1,4 @@
-"""Admin for markets, products, members, subscriptions and orders (docs/admin.md).
+"""Members in admin: the member page, search, adjusting points (docs/admin.md).
 
 Every write that touches points goes through a service: the adjustment view calls
 ``ssr_points.services.points_adjust_by_staff``, the order actions call
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, IntegerField, OrderBy, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,72 +25,19 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyInline
+from backoffice.forms import PointsAdjustmentForm
 from exchange.models import Exchange, ExchangeRequest
-from fulfilment import services as lifecycle
-from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
-from ssr_points.forms import PointsAdjustmentForm
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
 from ssr_points.services import points_adjust_by_staff
 from subscriptions.models import (
-    Market,
     Member,
-    Product,
     Subscription,
-    SubscriptionItem,
     SubscriptionOrder,
-    SubscriptionOrderLine,
 )
 from subscriptions.search import members_search
-
-
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-
-# -- markets and products (ops) ---------------------------------------------------------------
-
-
-@admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
-    list_display = [
-        "code",
-        "name",
-        "currency",
-        "time_zone",
-        "exchange_fee_per_100_points",
-        "handling_fee_incl_tax",
-        "free_handling_threshold_incl_tax",
-        "point_value",
-    ]
-    search_fields = ["code", "name"]
-    fieldsets = [
-        (None, {"fields": ["code", "name", "currency", "time_zone"]}),
-        (gettext_lazy("Tax"), {"fields": ["reduced_tax_rate", "standard_tax_rate"]}),
-        (
-            gettext_lazy("Fees"),
-            {"fields": ["exchange_fee_per_100_points", "handling_fee_incl_tax", "free_handling_threshold_incl_tax"]},
-        ),
-        (gettext_lazy("Points"), {"fields": ["earn_rate_schedule", "point_value"]}),
-        (gettext_lazy("Customer Experience"), {"fields": ["cx_phone", "cx_email"]}),
-    ]
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # members, products and orders point at markets
-
-
-@admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name_ja", "name_en", "price_incl_tax", "tax_rate", "pv", "point_cost", "is_active"]
-    list_filter = ["market", "is_active", "is_subscribable", "tax_rate"]
-    search_fields = ["sku", "name_ja", "name_en"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # order lines keep pointing at products; deactivate instead
-
 
 # -- members (CX) -----------------------------------------------------------------------------
 
@@ -291,7 +239,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     def adjust_points_view(self, request, object_id):
         if not request.user.has_perm("ssr_points.adjust_points"):
             raise PermissionDenied
-        member = get_object_or_404(Member.objects.select_related("market", "user"), pk=object_id)
+        member = member_or_404(object_id)
         available = points_available(member=member)
         confirming = False
         form = PointsAdjustmentForm(request.POST or None)
@@ -337,115 +285,14 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
 
 
+def member_or_404(object_id) -> Member:
+    """The member of an admin URL, or 404 for an id that is not one (``abc``, ``1e99``, a NUL)."""
+    try:
+        pk = Member._meta.pk.to_python(unquote(object_id))
+    except ValidationError:
+        raise Http404 from None
+    return get_object_or_404(Member.objects.select_related("market", "user"), pk=pk)
+
+
 def _adjustment_limit(user) -> int | None:
     return None if user.has_perm("ssr_points.adjust_points_unlimited") else settings.SSR_CX_ADJUSTMENT_LIMIT
-
-
-# -- subscriptions and orders (read-only; changed through the services) ------------------------
-
-
-class SubscriptionItemInline(ReadOnlyInline):
-    model = SubscriptionItem
-    fields = ["product", "quantity"]
-    readonly_fields = fields
-
-
-class OrderLineInline(ReadOnlyInline):
-    model = SubscriptionOrderLine
-    fields = ["product", "quantity", "unit_price_incl_tax", "tax_rate", "unit_pv", "is_reward"]
-    readonly_fields = fields
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["member", "status", "next_shipment_date", "months_subscribed", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["=member__member_number"]
-    list_select_related = ["member"]
-    raw_id_fields = ["member"]
-    inlines = [SubscriptionItemInline]
-
-
-@admin.register(SubscriptionOrder)
-class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "number",
-        "member",
-        "status",
-        "shipment_date",
-        "months_subscribed",
-        "total_incl_tax",
-        "pv",
-        "shipped_at",
-        "returned_at",
-    ]
-    list_filter = ["status"]
-    search_fields = ["=number", "=member__member_number"]
-    list_select_related = ["member"]
-    raw_id_fields = ["member", "subscription"]
-    inlines = [OrderLineInline]
-    actions = ["mark_shipped", "mark_returned"]
-
-    def has_mark_order_shipped_permission(self, request):
-        return request.user.has_perm("subscriptions.mark_order_shipped")
-
-    def has_mark_order_returned_permission(self, request):
-        return request.user.has_perm("subscriptions.mark_order_returned")
-
-    @admin.action(
-        description=gettext_lazy("Mark selected orders shipped (grants their points)"),
-        permissions=["mark_order_shipped"],
-    )
-    def mark_shipped(self, request, queryset):
-        shipped = 0
-        for order in queryset.filter(status=SubscriptionOrder.Status.CREATED):
-            order = lifecycle.order_mark_shipped(order=order)
-            if order.status == SubscriptionOrder.Status.SHIPPED:
-                shipped += 1
-                self.log_change(request, order, _("Marked shipped"))
-        skipped = queryset.count() - shipped
-        messages.success(request, _("%(count)d order(s) marked shipped.") % {"count": shipped})
-        if skipped:
-            messages.warning(
-                request, _("%(count)d order(s) skipped: only created orders can ship.") % {"count": skipped}
-            )
-
-    @admin.action(
-        description=gettext_lazy("Mark selected orders returned (claws back their points)…"),
-        permissions=["mark_order_returned"],
-    )
-    def mark_returned(self, request, queryset):
-        orders = list(queryset.select_related("member"))
-        reason = reason_action_page(
-            self,
-            request,
-            objects=orders,
-            action="mark_returned",
-            title=_("Mark orders returned"),
-            explanation=_(
-                "These orders will be marked returned and the points they granted taken back. Points already "
-                "spent are taken from other lots; what they cannot cover becomes a debt the member repays "
-                "from later grants."
-            ),
-            button=_("Mark returned"),
-        )
-        if not isinstance(reason, str):
-            return reason
-        returned, skipped = 0, 0
-        for order in orders:
-            if order.status != SubscriptionOrder.Status.SHIPPED:
-                skipped += 1
-                continue
-            order = lifecycle.order_mark_returned(order=order, staff_user=request.user, reason=reason)
-            returned += 1
-            self.log_change(request, order, _("Marked returned: %(reason)s") % {"reason": reason})
-        if returned:
-            messages.success(
-                request,
-                _("%(count)d order(s) marked returned; their points were clawed back.") % {"count": returned},
-            )
-        if skipped:
-            messages.warning(
-                request, _("%(count)d order(s) skipped: only shipped orders can be returned.") % {"count": skipped}
-            )
-        return None

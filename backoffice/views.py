@@ -2,28 +2,26 @@
 
 Thin views over ``ssr_points.selectors``, ``ssr_points.services.ledger_check`` and the
 whole-ledger check job (``jobs.tasks.check_ledger_task``); the admin site mounts them
-(``config/admin.py``).
+(``backoffice/site.py``).
 """
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.charts import bar_chart
+from backoffice.downloads import csv_response
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
-from ssr_points.charts import bar_chart
 from ssr_points.checks import ledger_check
-from ssr_points.forms import StaffReasonForm
 from subscriptions.models import Market, Member
 
 LEDGER_CHECK_SHOWN = 500
@@ -119,14 +117,10 @@ def points_report_csv(request, table: str):
         raise Http404
     market = _selected_market(request)
     header, rows = _report_tables(market)[table]
-    suffix = f"-{market.code}" if market is not None and table != "outstanding" else ""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="points-{table}{suffix}-{timezone.localdate():%Y%m%d}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 CSV with Japanese correctly only with a BOM
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
+    market_part = [market.code] if market is not None and table != "outstanding" else []
+    return csv_response(
+        name_parts=["points", table, *market_part, f"{timezone.localdate():%Y%m%d}"], header=header, rows=rows
+    )
 
 
 def ledger_check_view(request):
@@ -174,24 +168,3 @@ def ledger_check_view(request):
             seconds=(timezone.now() - started).total_seconds(),
         )
     return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
-
-
-def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
-    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
-    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
-    if "apply" in request.POST:
-        if form.is_valid():
-            return form.cleaned_data["reason"]
-        messages.error(request, _("A reason is required."))
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "explanation": explanation,
-        "button": button,
-        "opts": modeladmin.opts,
-        "objects": objects,
-        "action": action,
-        "form": form,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/staff_reason_action.html", context)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdminMixin
+from backoffice.admin.base import ReadOnlyAdminMixin
 from jobs.models import ExpiryReminder, JobRun
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdminMixin
+from backoffice.admin.base import ReadOnlyAdminMixin
 from order_events.models import OrderEvent
 
 

@@ -1,16 +1,14 @@
-"""The back-office admin site: Django's admin plus the points report and the ledger check.
+"""What every back-office model admin shares: read-only rows, the lists of large tables, the
+intermediate page of an action that needs a reason."""
 
-``SSRAdminConfig`` replaces ``django.contrib.admin`` in ``INSTALLED_APPS`` so that
-``admin.site`` (and every ``@admin.register``) is this site.
-"""
-
-from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
+from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
-from django.urls import path
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+
+from backoffice.forms import StaffReasonForm
 
 
 class ReadOnlyAdminMixin:
@@ -64,26 +62,27 @@ class LargeTableAdminMixin:
     paginator = EstimatedCountPaginator
 
 
-class SSRAdminSite(admin.AdminSite):
-    site_header = _("SSR Rewards back office")
-    site_title = _("SSR Rewards back office")
-    index_title = _("Back office")
-    index_template = "admin/ssr_index.html"
-
-    def get_urls(self):
-        from ssr_points import admin_views
-
-        extra = [
-            path("points-report/", self.admin_view(admin_views.points_report), name="points_report"),
-            path(
-                "points-report/<slug:table>.csv",
-                self.admin_view(admin_views.points_report_csv),
-                name="points_report_csv",
-            ),
-            path("ledger-check/", self.admin_view(admin_views.ledger_check_view), name="ledger_check"),
-        ]
-        return extra + super().get_urls()
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
 
 
-class SSRAdminConfig(AdminConfig):
-    default_site = "config.admin.SSRAdminSite"
+def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
+    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
+    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST:
+        if form.is_valid():
+            return form.cleaned_data["reason"]
+        messages.error(request, _("A reason is required."))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "explanation": explanation,
+        "button": button,
+        "opts": modeladmin.opts,
+        "objects": objects,
+        "action": action,
+        "form": form,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/staff_reason_action.html", context)

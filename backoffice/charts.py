@@ -1,7 +1,7 @@
 """Bar charts drawn on the server as SVG geometry (no JavaScript, no CDN).
 
 ``bar_chart`` turns categories and series of integers into rectangles and axis labels that
-``templates/admin/ssr_points/bar_chart.svg.html`` renders as inline SVG.
+``backoffice/templates/admin/ssr_points/bar_chart.svg.html`` renders as inline SVG.
 """
 
 from __future__ import annotations

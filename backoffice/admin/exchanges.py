@@ -19,13 +19,12 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, reason_action_page
+from backoffice.forms import StaffExchangeForm
 from exchange import services
 from exchange.exceptions import QuoteChanged
-from exchange.forms import StaffExchangeForm
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import quote_build
-from ssr_points.admin_views import reason_action_page
 from ssr_points.exceptions import PointsError
 from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product

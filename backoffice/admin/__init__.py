@@ -1,0 +1,7 @@
+"""Every model admin of the project, registered on the back office's site (``backoffice/site.py``).
+
+Django's autodiscovery imports this package; each module registers one area's tables."""
+
+from backoffice.admin import catalogue, exchanges, jobs, ledger, members, order_events, orders
+
+__all__ = ["catalogue", "exchanges", "jobs", "ledger", "members", "order_events", "orders"]

@@ -1,0 +1,84 @@
+"""Staff forms of the back office. They only collect input; the services decide."""
+
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from exchange.quotes import MAX_QUANTITY
+
+# No single adjustment comes near this; a longer figure is a slip of the keyboard, and far beyond
+# it the ledger's columns would overflow (a lot holds up to 2,147,483,647 points).
+ADJUSTMENT_MAX = 1_000_000
+
+
+class PointsAdjustmentForm(forms.Form):
+    points = forms.IntegerField(
+        label=_("Points (+ to add, − to remove)"),
+        help_text=_("A whole number; negative to remove points (soonest-expiring first)."),
+    )
+    reason = forms.CharField(
+        label=_("Reason (the member can read it)"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def clean_points(self):
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError(_("Enter a number of points other than zero."))
+        if abs(points) > ADJUSTMENT_MAX:
+            raise forms.ValidationError(
+                _("Enter at most %(limit)s points either way."), params={"limit": f"{ADJUSTMENT_MAX:,}"}
+            )
+        return points
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason
+
+
+class StaffReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the member can read it)"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("A reason is required."))
+        return reason
+
+
+class StaffExchangeForm(forms.Form):
+    """A CX agent's choice of reward products for a member (quantity per product, 0 = none)."""
+
+    ship_now = forms.BooleanField(
+        label=_("Apply now (ships now, separately from the subscription; the handling fee applies)"), required=False
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, products, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = list(products)
+        for product in self.products:
+            self.fields[f"quantity_{product.pk}"] = forms.IntegerField(
+                label=f"{product.sku} {product.name} ({product.point_cost} pt)",
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                initial=0,
+                required=False,
+            )
+
+    def quantity_fields(self):
+        return [self[f"quantity_{product.pk}"] for product in self.products]
+
+    def lines(self) -> list[tuple[int, int]]:
+        return [
+            (product.pk, quantity)
+            for product in self.products
+            if (quantity := self.cleaned_data.get(f"quantity_{product.pk}") or 0) > 0
+        ]

@@ -135,6 +135,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Serialise writers at BEGIN instead of failing mid-transaction with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection is checked before use (the pool: psycopg's check_connection on every checkout;
+# without the pool: at the start of each request), so after a failover or pg_terminate_backend
+# no request is handed a dead connection (docs/faults.md). One empty round trip per checkout.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -231,11 +235,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": JOBS_GRANT_SWEEP_MINUTES * 60},
     },
     "send-expiry-reminders": {"task": "jobs.tasks.send_expiry_reminders_task", "schedule": crontab(hour=9, minute=0)},
+    # Sessions live in PostgreSQL (cached_db): delete the expired ones.
+    "clear-sessions": {"task": "jobs.tasks.clear_sessions_task", "schedule": crontab(hour=4, minute=15)},
 }
 JOBS_REMINDER_DAYS = env.int("JOBS_REMINDER_DAYS", default=30)
 # The sweep leaves a grant this young to its task (sent on commit), which is likely running.
 JOBS_GRANT_SWEEP_GRACE_SECONDS = env.int("JOBS_GRANT_SWEEP_GRACE_SECONDS", default=60)
-JOBS_RUNNING_STALE_AFTER = 3 * 60 * 60  # SQLite only: a "running" row older than this is a crashed run
+# A running job stamps its heartbeat this often; a running row whose heartbeat is older than
+# the second figure belongs to a process that stopped (docs/jobs.md, "A dead worker").
+JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
+JOBS_HEARTBEAT_STALE_SECONDS = env.int("JOBS_HEARTBEAT_STALE_SECONDS", default=120)
+# The longest task (jobs.tasks); Redis hands an unacknowledged message to another worker after
+# the visibility timeout, so it must be longer, or a long run would be started twice.
+JOBS_TASK_TIME_LIMIT = 2 * 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = JOBS_TASK_TIME_LIMIT + 30 * 60
+# Every task is idempotent: acknowledged when it ends, handed back when its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # After the broker refused a grant task's message, this process leaves grants to the sweep for this long.
 FULFILMENT_BROKER_BACKOFF_SECONDS = env.int("FULFILMENT_BROKER_BACKOFF_SECONDS", default=30)
 # Order events from the commerce system (order_events/): HMAC-SHA256 shared secret, clock skew.
@@ -323,13 +339,21 @@ MIDDLEWARE.insert(
     "config.session_refresh.SessionRefreshMiddleware",
 )
 
-# With Redis, sessions live in the cache: no session query on the database per request.
-# Redis must not evict them early: maxmemory-policy volatile-lru or noeviction.
+# Sessions live in PostgreSQL; with Redis, a copy in the cache spares the session query on most
+# requests (cached_db). The cache degrades to "no cache" while Redis is unreachable (config/cache.py):
+# members stay signed in, log in and place exchanges, and the outage is logged (docs/faults.md).
+# Expired sessions are deleted daily (jobs.tasks.clear_sessions_task).
+SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cached_db")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.DegradingRedisCache",
             "LOCATION": env.str("CACHE_REDIS_URL", default=REDIS_URL),
+            "OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                # Copies that may be older than the database after an outage (config/cache.py).
+                "stale_prefixes": ["django.contrib.sessions.cached_db"],
+            },
         }
     }
-    SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cache")

@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
 ]
+
+handler500 = "config.errors.server_error"  # a database gone mid-request: 503, not 500

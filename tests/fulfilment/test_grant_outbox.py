@@ -42,10 +42,8 @@ def broker_unreachable():
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
 
     def producer_pools_reset():
-        # The app keeps its producer pool for the broker it first connected to (celery resets
-        # the same two attributes after a fork).
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # The app keeps its pools for the broker it first connected to (celery resets the same
+        # two attributes after a fork); kombu's registry keeps each URL's pool for later.
         app._pool = None
         app.amqp._producer_pool = None
 

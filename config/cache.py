@@ -9,10 +9,11 @@ logged once, and nobody is logged out or gets a 500 (issue 10, break 9).
   process does not touch Redis for ``DEGRADED_RETRY_SECONDS``, so a silent Redis costs one
   timeout per process every few seconds, not one per request.
 - **No stale copy survives the outage.** A write or delete that was skipped leaves Redis
-  holding an older copy (a session logged out meanwhile would come back). The first call
-  that reaches Redis again deletes every key under the ``stale_prefixes`` option (the
-  sessions): they are read again from the database. Limit: while only some processes see
-  Redis down, the others may read a copy older than the database for that while.
+  holding an older copy (a session logged out meanwhile would come back). Before its first
+  call after the outage, the process pings Redis and deletes every key under the
+  ``stale_prefixes`` option (the sessions): they are read again from the database. Limit:
+  while only some processes see Redis down, the others may read a copy older than the
+  database for that while.
 """
 
 from __future__ import annotations
@@ -55,18 +56,27 @@ class DegradingRedisCache(RedisCache):
 
     def _call(self, operation, fallback, *, writes: bool):
         breaker = self._breaker
-        if time.monotonic() < breaker.down_until:
+        if breaker.down_until and not self._back():
             if writes:
                 breaker.missed_writes = True
             return fallback
         try:
-            result = operation()
+            return operation()
         except UNREACHABLE as error:
             self._trip(error, writes=writes)
             return fallback
-        if breaker.down_until:
-            self._recovered()
-        return result
+
+    def _back(self) -> bool:
+        """Down: whether it is time to try again and Redis answers (then stale copies go first)."""
+        if time.monotonic() < self._breaker.down_until:
+            return False
+        try:
+            self._cache.get_client(write=True).ping()
+        except UNREACHABLE as error:
+            self._trip(error, writes=False)
+            return False
+        self._recovered()
+        return True
 
     def _trip(self, error: Exception, *, writes: bool) -> None:
         breaker = self._breaker

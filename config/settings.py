@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from config.database import pool_connection_check
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -128,6 +130,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
             "timeout": 10,
+            # Every connection is checked before use; one dead: all idle ones are (config/database.py).
+            "check": pool_connection_check,
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -217,11 +221,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A queue of one's own: several stacks (the fault tests' gunicorn and worker) share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
-# Redis as broker and result store: a request that sends a task waits at most a couple of
-# seconds on a Redis that is down or silent (docs/faults.md), never the 19 s of the defaults.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
-CELERY_REDIS_SOCKET_TIMEOUT = 5
+# Redis as broker and result store: a request that sends a task waits at most ~2 s on a Redis
+# that is down or silent (docs/faults.md), never the 19 s of the defaults. Blocking commands
+# only (a publish): the worker's BRPOP is read by its event loop.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 2
 # The scheduled jobs (issue 4, docs/jobs.md): times are Asia/Tokyo (CELERY_TIMEZONE).
 JOBS_GRANT_SWEEP_MINUTES = env.int("JOBS_GRANT_SWEEP_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE: dict = {
@@ -249,6 +254,9 @@ JOBS_HEARTBEAT_STALE_SECONDS = env.int("JOBS_HEARTBEAT_STALE_SECONDS", default=1
 # the visibility timeout, so it must be longer, or a long run would be started twice.
 JOBS_TASK_TIME_LIMIT = 2 * 60 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = JOBS_TASK_TIME_LIMIT + 30 * 60
+# Nothing reads a task's result (the jobs record JobRuns), so none is stored, and sending a task
+# never subscribes to the result store: with Redis down that subscription retried for 19 s.
+CELERY_TASK_IGNORE_RESULT = True
 # Every task is idempotent: acknowledged when it ends, handed back when its worker dies.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

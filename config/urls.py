@@ -11,4 +11,6 @@ urlpatterns = [
     path("exchange/", include("exchange.urls")),
 ]
 
-handler500 = "config.errors.server_error"  # a database gone mid-request: 503, not 500
+# A database gone mid-request: 503, not 500 (nor 400 when it was the session's save).
+handler500 = "config.errors.server_error"
+handler400 = "config.errors.bad_request"

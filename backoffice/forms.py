@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.models import CONTACT_NOTE_MAX
 from exchange.quotes import MAX_QUANTITY
 
 # No single adjustment comes near this; a longer figure is a slip of the keyboard, and far beyond
@@ -66,7 +67,8 @@ class StaffExchangeForm(forms.Form):
         self.products = list(products)
         for product in self.products:
             self.fields[f"quantity_{product.pk}"] = forms.IntegerField(
-                label=f"{product.sku} {product.name} ({product.point_cost} pt)",
+                label=_("%(sku)s %(name)s (%(points)s points)")
+                % {"sku": product.sku, "name": product.name, "points": f"{product.point_cost:,}"},
                 min_value=0,
                 max_value=MAX_QUANTITY,
                 initial=0,
@@ -82,3 +84,12 @@ class StaffExchangeForm(forms.Form):
             for product in self.products
             if (quantity := self.cleaned_data.get(f"quantity_{product.pk}") or 0) > 0
         ]
+
+
+class ContactNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("What was said"),
+        max_length=CONTACT_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Who called, what they asked, what you answered. A note cannot be changed or deleted."),
+    )

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import defaults
 
 from backoffice.charts import bar_chart
 from backoffice.downloads import csv_response
@@ -168,3 +169,15 @@ def ledger_check_view(request):
             seconds=(timezone.now() - started).total_seconds(),
         )
     return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
+
+
+def permission_denied(request, exception=None):
+    """``handler403``: in the back office, a 403 in the admin's layout and language, with the way
+    back; elsewhere Django's own (the member site has its pages)."""
+    if not request.path.startswith(reverse("admin:index")):
+        return defaults.permission_denied(request, exception)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("You do not have permission to do this"),
+    }
+    return TemplateResponse(request, "admin/403.html", context, status=403).render()

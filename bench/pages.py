@@ -20,6 +20,7 @@ machine take the lowest of a few runs; docs/performance.md says how the figures 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import re
 import subprocess
@@ -44,6 +45,7 @@ def parse_args():
     parser.add_argument("--database", default="ssr_bench6", help="loaded by bench/http.py or --load")
     parser.add_argument("--load", action="store_true", help="recreate the database and load --members members")
     parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the measured walks to FILE")
     parser.add_argument("--no-prepare", action="store_true", help="client-side binding, no prepared statements")
     return parser.parse_args()
 
@@ -78,7 +80,8 @@ def main() -> None:
         from bench.http import database_recreate
 
         database_recreate(server_url, args.database)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
+    # A database loaded by older code gets the new migrations.
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
     import django
 
     django.setup()
@@ -147,8 +150,14 @@ def main() -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     database_before = cpu_seconds([backend])
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
     for session_key in sessions[warm:]:
         walk(session_key)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     database = cpu_seconds([backend]) - database_before
 
     print(f"{args.walks} walks, {'client-side binding' if args.no_prepare else 'prepared statements'}")

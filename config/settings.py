@@ -65,6 +65,8 @@ else:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First, so that its templates (backoffice/templates/admin/…) override the admin's own.
+    "backoffice",
     "backoffice.apps.SSRAdminConfig",  # django.contrib.admin with the back-office site (docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,7 +81,6 @@ INSTALLED_APPS = [
     "fulfilment",
     "jobs",
     "order_events",
-    "backoffice",
 ]
 
 MIDDLEWARE = [

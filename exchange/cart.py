@@ -19,8 +19,9 @@ SESSION_KEY = "exchange_cart"
 class Cart:
     quantities: dict[int, int] = field(default_factory=dict)  # reward product id → quantity
     ship_now: bool = False
-    # The idempotency key of this cart's confirmation: issued with the first confirmation page
-    # and kept until the cart changes, so two tabs or a reload confirm with the same key.
+    # The idempotency key of this cart's confirmation: issued when the cart changes (its session
+    # is saved then anyway, so opening the confirmation writes nothing) and kept until the next
+    # change, so two tabs or a reload confirm with the same key.
     key: str | None = None
 
     @classmethod
@@ -62,19 +63,23 @@ class Cart:
     def set_quantity(self, product_id: int, quantity: int) -> None:
         if self.quantities.get(product_id) != quantity:
             self.quantities[product_id] = quantity
-            self.key = None
+            self._key_renew()
 
     def remove(self, product_id: int) -> None:
         if self.quantities.pop(product_id, None) is not None:
-            self.key = None
+            self._key_renew()
 
     def set_ship_now(self, ship_now: bool) -> None:
         if self.ship_now != ship_now:
             self.ship_now = ship_now
-            self.key = None
+            self._key_renew()
+
+    def _key_renew(self) -> None:
+        self.key = str(uuid.uuid4()) if self.quantities else None
 
     def confirmation_key(self, session) -> uuid.UUID:
-        """The idempotency key the confirmation page issues for this cart (new after a change)."""
+        """The idempotency key the confirmation page issues for this cart (new after a change;
+        made here only for a cart saved without one)."""
         if self.key is None:
             self.key = str(uuid.uuid4())
             self.save(session)

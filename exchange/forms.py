@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.forms.utils import flatatt
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from exchange.quotes import MAX_QUANTITY
@@ -27,12 +29,24 @@ class QuantityForm(forms.Form):
         return quantity
 
 
+class HiddenValueInput(forms.HiddenInput):
+    """A hidden input written without a widget template: the confirmation page renders two on
+    every opening, and the template engine's round trip cost more than the page's query."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        formatted = self.format_value(value)  # None for an empty value: no value attribute, like Django's
+        value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
+        return format_html(
+            '<input type="hidden" name="{}"{}{}>', name, value_attribute, flatatt(self.build_attrs(self.attrs, attrs))
+        )
+
+
 class ConfirmForm(forms.Form):
     """The final confirmation: the key and fingerprint issued with the page, and the agreement."""
 
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(widget=HiddenValueInput)
     fingerprint = forms.CharField(
-        max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
+        max_length=64, widget=HiddenValueInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
     )
     agree = forms.BooleanField(
         label=_("I have checked the details above and agree to exchange my points."),

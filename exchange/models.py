@@ -28,7 +28,7 @@ class Exchange(models.Model):
         SHIPPED = "shipped", _("Shipped")
         CANCELLED = "cancelled", _("Cancelled")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="exchanges")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="exchanges", verbose_name=_("member"))
     number = models.CharField(_("exchange number"), max_length=20)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PLACED)
     ship_now = models.BooleanField(
@@ -46,9 +46,16 @@ class Exchange(models.Model):
     charge_incl_tax = models.PositiveIntegerField(
         _("charged for the exchange (incl. tax)"), help_text=_("Exchange fee and shipping, tax included.")
     )
-    redemption = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="exchange")
+    redemption = models.OneToOneField(
+        Entry, on_delete=models.PROTECT, related_name="exchange", verbose_name=_("redemption entry")
+    )
     reversal = models.OneToOneField(
-        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="cancelled_exchange"
+        Entry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancelled_exchange",
+        verbose_name=_("reversal entry"),
     )
     order = models.ForeignKey(
         SubscriptionOrder,
@@ -57,9 +64,15 @@ class Exchange(models.Model):
         blank=True,
         related_name="exchanges",
         help_text=_("The subscription order it ships with; once set it can no longer be cancelled."),
+        verbose_name=_("subscription order"),
     )
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("placed by"),
     )
     created_at = models.DateTimeField(_("placed at"), default=timezone.now)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
@@ -100,9 +113,9 @@ class Exchange(models.Model):
 
 
 class ExchangeLine(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="lines", verbose_name=_("exchange"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_points = models.PositiveIntegerField(_("points each"))
     tax_rate = models.PositiveSmallIntegerField(_("tax rate (%)"))
@@ -132,8 +145,10 @@ class ExchangeTaxLine(models.Model):
     an exchange add up to its ``tax`` and ``total`` (``exchange_place`` checks it).
     """
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    exchange = models.ForeignKey(Exchange, on_delete=models.CASCADE, related_name="tax_lines")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.CASCADE, related_name="tax_lines", verbose_name=_("exchange")
+    )
     rate = models.PositiveSmallIntegerField(_("tax rate (%)"))
     amount_incl_tax = models.PositiveIntegerField(_("amount at this rate (incl. tax)"))
     tax = models.PositiveIntegerField(_("tax at this rate"))
@@ -172,13 +187,22 @@ class ExchangeRequest(models.Model):
         DONE = "done", _("Done")
         CLOSED = "closed", _("Closed without exchange")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="exchange_requests")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="exchange_requests", verbose_name=_("member")
+    )
     message = models.TextField(_("message"), max_length=2000)
     contact_phone = models.CharField(_("phone to call back"), max_length=30, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
-    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("exchange")
+    )
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
     )
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

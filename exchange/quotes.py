@@ -16,11 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
+from subscriptions.catalogue import catalogue_products
+from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
 
 POINTS_PER_FEE_UNIT = 100
@@ -157,7 +160,7 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
         merged[product_id] += quantity
     if not merged:
         raise InvalidLine(message=InvalidLine.empty_message)
-    products = Product.objects.in_bulk(list(merged))
+    products = catalogue_products(member.market, list(merged))
     cleaned = []
     for product_id, quantity in merged.items():
         product = products.get(product_id)
@@ -169,21 +172,41 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
     return sorted(cleaned, key=lambda pair: pair[0].sku)
 
 
+def _active_items(member_id: int) -> QuerySet:
+    return (
+        SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "subscription_id", "product_id", "quantity")
+    )
+
+
+# Every wizard page runs it: compiled once per process (subscriptions/compiled_queries.py).
+_ACTIVE_ITEMS = CompiledQuery(_active_items, member_id=PLACEHOLDER_ID)
+
+
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
-    """The items of the member's active subscription, each with its subscription and product,
-    in one query; ``NoActiveSubscription`` when there is none or it has no items.
+    """The items of the member's active subscription (product and quantity; the products from
+    the process's catalogue, subscriptions/catalogue.py), in one query of two columns;
+    ``NoActiveSubscription`` when there is none or it has no items.
 
     Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
-    an exchange loads the member afresh inside its transaction, so it always quotes against
+    an exchange loads the member afresh and reads them inside its transaction, so it always quotes against
     the current subscription.
     """
     items = getattr(member, "_active_subscription_items", None)
     if items is None:
-        items = list(
-            SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
-            .select_related("subscription", "product")
-            .order_by("pk")
-        )
+        rows = _ACTIVE_ITEMS.rows(member_id=member.pk)
+        products = catalogue_products(member.market, [product_id for _, _, product_id, _ in rows])
+        items = [
+            SubscriptionItem(
+                pk=pk,
+                member_id=member.pk,
+                subscription_id=subscription_id,
+                product=products.get(product_id) or Product.objects.get(pk=product_id),  # another market's
+                quantity=quantity,
+            )
+            for pk, subscription_id, product_id, quantity in rows
+        ]
     if not items:
         raise NoActiveSubscription()
     member._active_subscription_items = items

@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
@@ -14,13 +15,23 @@ from exchange.models import Exchange, ExchangeLine, ExchangeRequest, ExchangeTax
 from exchange.quotes import Quote, quote_build
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
+from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledQuery
 from subscriptions.models import Member
+from subscriptions.selectors import member_with_market
 
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 def exchange_number_new() -> str:
     return "EX-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+def _exchange_with_key(member_id: int, key: uuid.UUID) -> QuerySet:
+    return Exchange.objects.filter(member_id=member_id, idempotency_key=key).values_list("pk")[:1]
+
+
+# Every placing runs it: compiled once per process (subscriptions/compiled_queries.py).
+_EXCHANGE_WITH_KEY = CompiledQuery(_exchange_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_UUID)
 
 
 def exchange_place(
@@ -42,12 +53,13 @@ def exchange_place(
     Card members place their own; ``staff_user`` places for any member (CX, on behalf).
     """
     now = now or timezone.now()
-    member = Member.objects.select_related("market").get(pk=member.pk)
+    # Fresh: the market's fees and catalogue version, the subscription (read in the transaction).
+    member = member_with_market(member_id=member.pk)
     with transaction.atomic():
         account = points_account_lock(member=member)
-        existing = Exchange.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+        placed = _EXCHANGE_WITH_KEY.rows(member_id=member.pk, key=idempotency_key)
+        if placed:
+            return Exchange.objects.get(pk=placed[0][0])
         if staff_user is None and not member.pays_by_card:
             raise PaymentMethodNeedsStaff()
         quote = quote_build(member=member, lines=lines, ship_now=ship_now, at=now)
@@ -66,6 +78,7 @@ def exchange_place(
             idempotency_key=f"exchange:{idempotency_key}",
             staff_user=staff_user,
             now=now,
+            account=account,
         )
         exchange = Exchange.objects.create(
             member=member,

@@ -30,6 +30,7 @@ from exchange.services import exchange_cancel, exchange_place, exchange_request_
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
 from subscriptions.access import member_required
+from subscriptions.catalogue import catalogue_for, catalogue_products
 from subscriptions.models import Member, Product
 
 HISTORY_PAGE_SIZE = 20
@@ -144,9 +145,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 
 def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: int = 200) -> HttpResponse:
     member = request.member
-    products = Product.objects.filter(market_id=member.market_id, is_active=True, point_cost__isnull=False).order_by(
-        "point_cost", "sku"
-    )
+    products = catalogue_for(member.market).exchangeable
     quote = cart_quote(request, cart) if cart else None
     available = quote.available_points if quote else points_available(member=member)
     context = {
@@ -174,7 +173,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
     """
     member = request.member
     cart = Cart.load(request.session)
-    product = Product.objects.filter(pk=product_id, market_id=member.market_id).first()
+    product = catalogue_products(member.market, [product_id]).get(product_id)
     if product is None or not product.is_exchangeable:
         return catalogue_page(request, cart, error=str(InvalidLine()), status=400)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member
@@ -106,4 +108,7 @@ class ExpiryReminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.points} pt → {self.expires_at:%Y-%m-%d}"
+        return gettext("%(points)s points, expiring %(at)s") % {
+            "points": f"{self.points:,}",
+            "at": f"{timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}",
+        }

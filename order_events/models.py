@@ -30,4 +30,4 @@ class OrderEvent(models.Model):
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.event_id} {self.kind}"
+        return f"{self.event_id} {self.get_kind_display()}"

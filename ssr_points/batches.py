@@ -289,19 +289,25 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
     upto = row[0]
     in_batch = f"{due} AND {lot_table}.member_id > %s AND {lot_table}.member_id <= %s"
     params = [at, after_member_id, upto]
+    # The batch's member range, also on the rows each statement locks or updates: it lets
+    # PostgreSQL find them by index instead of reading the whole table once per batch.
+    members_range = [after_member_id, upto]
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
-            f"SELECT member_id FROM {account_table} WHERE member_id IN "
+            f"SELECT member_id FROM {account_table} WHERE member_id > %s AND member_id <= %s AND member_id IN "
             f"(SELECT member_id FROM {lot_table} WHERE {in_batch}) ORDER BY member_id{lock}",
-            params,
+            [*members_range, *params],
         )
         members = len(cursor.fetchall())
         if connection.vendor == "postgresql":
             kind = str(Entry.Kind.EXPIRY)
-            cursor.execute(_expire_statement(where=in_batch), [*params, kind, now, EXPIRY_REASON, now])
+            cursor.execute(
+                _expire_statement(where=in_batch),
+                [*params, *members_range, kind, now, EXPIRY_REASON, now, *members_range],
+            )
             lots, points, _ = cursor.fetchone()
         else:
             cursor.execute(
@@ -329,7 +335,11 @@ def points_expire_batch(*, at: dt.datetime, after_member_id: int, batch_size: in
 def _expire_statement(*, where: str) -> str:
     """PostgreSQL: empty the due lots matching ``where`` and record their expiry, in one statement.
 
-    Parameters: those of ``where``, then entry kind, entry created_at, reason, account updated_at.
+    Parameters: those of ``where``; the batch's member range (after, up to and including) of
+    the lots; entry kind, entry created_at, reason, account updated_at; the member range again,
+    of the accounts. The ranges repeat what ``where`` selects, on the rows the two UPDATEs
+    write: without them PostgreSQL joins by reading the whole lot and account tables once per
+    batch (a hash join), with them it reads the batch's rows by index.
     Returns one row (lots, points, members).
     """
     lot_table = Lot._meta.db_table
@@ -340,7 +350,7 @@ def _expire_statement(*, where: str) -> str:
             SELECT id, member_id, remaining FROM {lot_table} WHERE {where}
         ), emptied AS (
             UPDATE {lot_table} AS lot SET expired = lot.expired + due.remaining, remaining = 0
-            FROM due WHERE lot.id = due.id
+            FROM due WHERE lot.id = due.id AND lot.member_id > %s AND lot.member_id <= %s
             RETURNING lot.id, lot.member_id, due.remaining
         ), entries AS (
             INSERT INTO {entry_table} (member_id, kind, points, created_at, reason, reference, lot_id)
@@ -350,7 +360,8 @@ def _expire_statement(*, where: str) -> str:
         ), balances AS (
             UPDATE {account_table} AS account
             SET balance = account.balance - per_member.points, updated_at = %s
-            FROM per_member WHERE account.member_id = per_member.member_id
+            FROM per_member
+            WHERE account.member_id = per_member.member_id AND account.member_id > %s AND account.member_id <= %s
         )
         SELECT (SELECT COUNT(*) FROM emptied), (SELECT COALESCE(SUM(points), 0) FROM per_member),
                (SELECT COUNT(*) FROM per_member)

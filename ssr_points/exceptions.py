@@ -64,6 +64,13 @@ class AdjustmentNotPermitted(PointsError):
     default_message = _("You are not allowed to adjust points.")
 
 
+class DailyAdditionCapReached(PointsError):
+    default_message = _(
+        "You can add up to %(cap)s points a day in total; you have added %(added)s today, so %(requested)s more "
+        "needs a supervisor. Ask a Customer Experience supervisor to make this adjustment."
+    )
+
+
 class AdjustmentAboveLimit(PointsError):
     default_message = _(
         "Adjustments above %(limit)s points need a Customer Experience supervisor (requested %(requested)s)."

@@ -17,13 +17,16 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member, SubscriptionOrder
 
 
 class PointAccount(models.Model):
-    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="point_account")
+    member = models.OneToOneField(
+        Member, on_delete=models.PROTECT, primary_key=True, related_name="point_account", verbose_name=_("member")
+    )
     balance = models.BigIntegerField(_("balance"), default=0)
     debt = models.BigIntegerField(
         _("debt"), default=0, help_text=_("Points already spent of returned orders, repaid by later grants first.")
@@ -67,9 +70,17 @@ class Lot(models.Model):
     # (docs/ledger.md, "Indexes"); the foreign keys are checked, but not indexed on their own:
     # a member's lots are found through ``one_grant_per_order`` (member_id, order_id) and
     # lots are never deleted.
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots", db_index=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="lots", db_index=False, verbose_name=_("member")
+    )
     order = models.ForeignKey(
-        SubscriptionOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="lots", db_index=False
+        SubscriptionOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lots",
+        db_index=False,
+        verbose_name=_("subscription order"),
     )
     amount = models.PositiveIntegerField(_("amount"))
     remaining = models.PositiveIntegerField(_("remaining"))
@@ -104,7 +115,10 @@ class Lot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} pt → {self.expires_at:%Y-%m-%d}"
+        return gettext("%(points)s points, expiring %(at)s") % {
+            "points": f"{self.amount:,}",
+            "at": f"{timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}",
+        }
 
 
 class Entry(models.Model):
@@ -121,7 +135,9 @@ class Entry(models.Model):
     # named query. The member and lot are checked by the database; the optional order, reversed
     # entry and staff user are not (``db_constraint=False``): their check cost every entry a
     # trigger even when empty, and Django's PROTECT still refuses to delete what they name.
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="point_entries", db_index=False)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="point_entries", db_index=False, verbose_name=_("member")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     points = models.BigIntegerField(_("points"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -130,9 +146,15 @@ class Entry(models.Model):
         _("reference"), max_length=64, blank=True, help_text=_("Order or exchange number the entry belongs to.")
     )
     # NULL, not "", so the unique (member, key) constraint only binds entries that have a key.
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, verbose_name=_("request key"))  # noqa: DJ001
     lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries", db_index=False
+        Lot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_index=False,
+        verbose_name=_("lot"),
     )
     order = models.ForeignKey(
         SubscriptionOrder,
@@ -142,6 +164,7 @@ class Entry(models.Model):
         related_name="point_entries",
         db_index=False,
         db_constraint=False,  # the grant's lot names its order with a checked foreign key
+        verbose_name=_("subscription order"),
     )
     reverses = models.ForeignKey(
         "self",
@@ -151,6 +174,7 @@ class Entry(models.Model):
         related_name="reversals",
         db_index=False,
         db_constraint=False,  # entries are never deleted; entry_reversed_once binds it
+        verbose_name=_("entry reversed"),
     )
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -160,6 +184,7 @@ class Entry(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,  # PROTECT: Django refuses to delete a user an entry names
+        verbose_name=_("staff user"),
     )
 
     class Meta:
@@ -233,9 +258,13 @@ class Allocation(models.Model):
     """Points an entry took from a lot (positive) or gave back to it (negative)."""
 
     # A member's allocations: through ``allocation_unique_per_entry_lot`` (member_id, …).
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="allocations")
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("member")
+    )
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("ledger entry")
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("lot"))
     points = models.BigIntegerField(_("points"))
 
     class Meta:
@@ -247,4 +276,8 @@ class Allocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"entry {self.entry_id} lot {self.lot_id}: {self.points:+d}"
+        return gettext("ledger entry %(entry)s, lot %(lot)s: %(points)s") % {
+            "entry": self.entry_id,
+            "lot": self.lot_id,
+            "points": f"{self.points:+,}",
+        }

@@ -43,6 +43,10 @@ CX_AGENT = [
     "exchange.view_exchangerequest",
     "exchange.change_exchangerequest",
     "jobs.view_expiryreminder",
+    # Contact notes (backoffice.ContactNote): CX write what was said on a call; nobody changes or
+    # deletes one (the model has no such permissions).
+    "backoffice.view_contactnote",
+    "backoffice.add_contactnote",
 ]
 ROLES: dict[str, list[str]] = {
     "cx_agent": CX_AGENT,
@@ -74,6 +78,24 @@ ROLES: dict[str, list[str]] = {
         "jobs.view_jobrun",
     ],
 }
+
+# Points a staff user may add in total per day (the program's day, Asia/Tokyo) through
+# adjustments, whatever the number of adjustments: the largest cap among the user's roles.
+# Beyond it a supervisor (a role with a larger cap) must add the points. Removing points is not
+# capped here (it is bounded by the member's balance and the per-adjustment limit). A superuser
+# has no cap; a staff user in none of these roles adds nothing.
+DAILY_POINTS_ADDED_CAP: dict[str, int] = {
+    "cx_agent": 3_000,
+    "cx_supervisor": 30_000,
+}
+
+
+def daily_points_added_cap(user) -> int | None:
+    """The points ``user`` may add in total per day, or None for no cap (a superuser)."""
+    if user.is_superuser:
+        return None
+    names = user.groups.filter(name__in=DAILY_POINTS_ADDED_CAP).values_list("name", flat=True)
+    return max((DAILY_POINTS_ADDED_CAP[name] for name in names), default=0)
 
 
 def roles_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS) -> dict[str, "Group"]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.models import Entry, Lot, PointAccount
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import Market, Member
 
 
@@ -26,6 +28,24 @@ class Spendable:
         return sum(lot.remaining for lot in self.lots) - self.debt
 
 
+LOT_COLUMNS = [field.attname for field in Lot._meta.concrete_fields]
+
+
+def _spendable_lots_with_debt(member_id: int, at: dt.datetime) -> QuerySet:
+    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
+    return (
+        Lot.objects.filter(member_id=member_id)
+        .spendable(at=at)
+        .fifo()
+        .annotate(account_debt=Subquery(debt))
+        .values_list(*LOT_COLUMNS, "account_debt")
+    )
+
+
+# Every wizard page and the home page run it: compiled once per process (subscriptions/compiled_queries.py).
+_SPENDABLE = CompiledQuery(_spendable_lots_with_debt, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
+
+
 def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spendable:
     """The lots unexpired at ``at`` (default now) and the debt, in one query.
 
@@ -33,9 +53,9 @@ def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spenda
     query for it. A lot whose expiry instant has passed never counts, even before the
     nightly job ran.
     """
-    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
-    lots = list(lots_open(member=member, at=at).annotate(account_debt=Subquery(debt)))
-    return Spendable(lots=lots, debt=(lots[0].account_debt or 0) if lots else points_debt(member=member))
+    rows = _SPENDABLE.rows(member_id=member.pk, at=at or timezone.now())
+    lots = [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[:-1]) for row in rows]
+    return Spendable(lots=lots, debt=(rows[0][-1] or 0) if rows else points_debt(member=member))
 
 
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
@@ -58,6 +78,52 @@ def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]
 
 def entries_history(*, member: Member) -> QuerySet[Entry]:
     return Entry.objects.filter(member_id=member.pk).select_related("staff_user").order_by("-created_at", "-id")
+
+
+HISTORY_PAGE_SIZE = 20
+ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
+LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
+
+
+def _history_count(member_id: int) -> QuerySet:
+    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values_list("n")
+
+
+def _history_first_page(member_id: int) -> QuerySet:
+    entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
+    return entries.values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS)[:HISTORY_PAGE_SIZE]
+
+
+# The home page's: compiled once per process (subscriptions/compiled_queries.py).
+_HISTORY_COUNT = CompiledQuery(_history_count, member_id=PLACEHOLDER_ID)
+_HISTORY_FIRST_PAGE = CompiledQuery(_history_first_page, member_id=PLACEHOLDER_ID)
+
+
+class EntriesHistory:
+    """The member's entries, newest first, each with its lot, for ``Paginator(…, HISTORY_PAGE_SIZE)``:
+    the count and the first page (what members open) come from compiled queries, other pages
+    from ``entries_history``. An entry's ``member_reason`` reads its lot, loaded with it."""
+
+    def __init__(self, *, member: Member):
+        self.member = member
+
+    def count(self) -> int:
+        rows = _HISTORY_COUNT.rows(member_id=self.member.pk)
+        return rows[0][0] if rows else 0
+
+    def __getitem__(self, index: slice) -> list[Entry]:
+        if index.start == 0 and index.stop == HISTORY_PAGE_SIZE:
+            return [self._entry(row) for row in _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)]
+        return list(entries_history(member=self.member).select_related("lot")[index])
+
+    @staticmethod
+    def _entry(row: tuple) -> Entry:
+        entry = Entry.from_db(DEFAULT_DB_ALIAS, ENTRY_COLUMNS, row[: len(ENTRY_COLUMNS)])
+        lot = None
+        if entry.lot_id is not None:
+            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) :])
+        Entry.lot.field.set_cached_value(entry, lot)
+        return entry
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------

@@ -16,13 +16,16 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from ssr_points.exceptions import (
     AdjustmentAboveLimit,
     AdjustmentNotPermitted,
     AlreadyReversed,
+    DailyAdditionCapReached,
     IdempotencyConflict,
     InsufficientPoints,
     InvalidPoints,
@@ -33,6 +36,9 @@ from ssr_points.exceptions import (
     StaffUserRequired,
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.roles import daily_points_added_cap
+from ssr_points.selectors import LOT_COLUMNS
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
@@ -76,12 +82,22 @@ def _check_reason(reason: str | None) -> str:
 # -- locking and the moves every service shares ---------------------------------------------
 
 
+ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
+
+
+def _account_row_for_update(member_id: int) -> QuerySet:
+    return PointAccount.objects.select_for_update().filter(member_id=member_id).values_list(*ACCOUNT_COLUMNS)
+
+
+# Every writer's first lock: compiled once per process (subscriptions/compiled_queries.py).
+_ACCOUNT_FOR_UPDATE = CompiledQuery(_account_row_for_update, member_id=PLACEHOLDER_ID)
+
+
 def _account_for_update(member_id: int) -> PointAccount:
     """Lock the member's account row (creating it on first use). Always the first lock."""
-    try:
-        return PointAccount.objects.select_for_update().get(member_id=member_id)
-    except PointAccount.DoesNotExist:
-        pass
+    rows = _ACCOUNT_FOR_UPDATE.rows(member_id=member_id)
+    if rows:
+        return PointAccount.from_db(DEFAULT_DB_ALIAS, ACCOUNT_COLUMNS, rows[0])
     try:
         with transaction.atomic():
             PointAccount.objects.create(member_id=member_id)
@@ -101,7 +117,29 @@ def points_account_lock(*, member: Member) -> PointAccount:
     return _account_for_update(member.pk)
 
 
+def _lots_for_update(member_id: int, at: dt.datetime) -> QuerySet:
+    return Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo().values_list(*LOT_COLUMNS)
+
+
+def _entry_with_key(member_id: int, key: str) -> QuerySet:
+    return Entry.objects.filter(member_id=member_id, idempotency_key=key).order_by("pk").values_list("pk")[:1]
+
+
+# Every placed exchange runs them: compiled once per process (subscriptions/compiled_queries.py).
+_LOTS_FOR_UPDATE = CompiledQuery(_lots_for_update, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
+_ENTRY_WITH_KEY = CompiledQuery(_entry_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_KEY)
+
+
+def _entry_of_request(member_id: int, key: str) -> Entry | None:
+    """The entry an earlier call with the same idempotency key wrote, if any."""
+    rows = _ENTRY_WITH_KEY.rows(member_id=member_id, key=key)
+    return Entry.objects.get(pk=rows[0][0]) if rows else None
+
+
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
+    if exclude_lot_id is None:
+        rows = _LOTS_FOR_UPDATE.rows(member_id=member_id, at=at)
+        return [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row) for row in rows]
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:
         lots = lots.exclude(pk=exclude_lot_id)
@@ -261,18 +299,24 @@ def points_redeem(
     idempotency_key: str | None = None,
     staff_user=None,
     now: dt.datetime | None = None,
+    account: PointAccount | None = None,
 ) -> Entry:
     """Redeem ``points`` FIFO by expiry, all or nothing, never beyond the available balance.
 
-    With an ``idempotency_key`` a repeated call returns the first redemption.
+    With an ``idempotency_key`` a repeated call returns the first redemption. ``account``: the
+    member's account as ``points_account_lock`` returned it, when the caller's transaction
+    already holds its lock (placing an exchange); it is not locked a second time.
     """
     _check_points(points)
     reason = _check_reason(reason)
     now = now or timezone.now()
-    with transaction.atomic():
-        account = _account_for_update(member.pk)
+    if account is not None and (account.member_id != member.pk or not transaction.get_connection().in_atomic_block):
+        raise RuntimeError("points_redeem(account=…) takes the member's account locked by the caller's transaction")
+    # With the caller's locked account the caller's transaction is the redemption's (no savepoint).
+    with transaction.atomic(savepoint=account is None):
+        account = account or _account_for_update(member.pk)
         if idempotency_key:
-            existing = Entry.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+            existing = _entry_of_request(member.pk, idempotency_key)
             if existing is not None:
                 if existing.kind != Entry.Kind.REDEMPTION or existing.points != -points:
                     raise IdempotencyConflict()
@@ -410,7 +454,11 @@ def points_adjust_by_staff(
     """``points_adjust`` within the staff user's authority (the admin's and any staff tool's entry point).
 
     ``ssr_points.adjust_points`` allows up to ``SSR_CX_ADJUSTMENT_LIMIT`` points either way;
-    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors).
+    above it the user needs ``ssr_points.adjust_points_unlimited`` (CX supervisors). Points
+    added count against the user's daily cap (``roles.DAILY_POINTS_ADDED_CAP``), over all
+    members: the staff user's row is locked while today's additions are summed, so two
+    adjustments at once cannot both slip under it. A repeated request (same key) is not counted
+    again.
     """
     if staff_user is None or not getattr(staff_user, "pk", None):
         raise StaffUserRequired()
@@ -423,14 +471,39 @@ def points_adjust_by_staff(
         and not staff_user.has_perm("ssr_points.adjust_points_unlimited")
     ):
         raise AdjustmentAboveLimit(limit=limit, requested=abs(points))
-    return points_adjust(
-        member=member,
-        points=points,
-        reason=reason,
-        staff_user=staff_user,
-        idempotency_key=idempotency_key,
-        now=now,
-    )
+    cap = daily_points_added_cap(staff_user) if isinstance(points, int) and points > 0 else None
+    with transaction.atomic():
+        if cap is not None:
+            _check_daily_addition_cap(staff_user=staff_user, points=points, cap=cap, key=idempotency_key, now=now)
+        return points_adjust(
+            member=member,
+            points=points,
+            reason=reason,
+            staff_user=staff_user,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+
+
+def points_added_by_staff_today(*, staff_user, now: dt.datetime | None = None) -> int:
+    """The points ``staff_user`` added through adjustments since 00:00 today (``TIME_ZONE``)."""
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    added = Entry.objects.filter(
+        staff_user=staff_user, kind=Entry.Kind.ADJUSTMENT, points__gt=0, created_at__gte=midnight
+    ).aggregate(total=Sum("points"))["total"]
+    return added or 0
+
+
+def _check_daily_addition_cap(*, staff_user, points: int, cap: int, key: str | None, now) -> None:
+    # One adjustment of this staff user at a time, whichever member it is for.
+    users = get_user_model().objects.select_for_update()
+    list(users.filter(pk=staff_user.pk).values_list("pk", flat=True))
+    if key and Entry.objects.filter(idempotency_key=key, staff_user=staff_user).exists():
+        return  # the same request again: points_adjust returns the first entry
+    added = points_added_by_staff_today(staff_user=staff_user, now=now)
+    if added + points > cap:
+        raise DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added:,}", requested=f"{points:,}")
 
 
 def points_adjust(

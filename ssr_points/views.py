@@ -7,11 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ssr_points.selectors import entries_history, points_spendable
+from ssr_points.selectors import HISTORY_PAGE_SIZE, EntriesHistory, points_spendable
 from subscriptions.access import member_required
-from subscriptions.models import Subscription
+from subscriptions.selectors import subscription_active
 
-HISTORY_PAGE_SIZE = 20
 LOTS_SHOWN = 12
 
 
@@ -24,9 +23,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """
     member = request.member
     now = timezone.now()
-    subscription = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE).first()
+    subscription = subscription_active(member=member)
     months = subscription.months_subscribed if subscription else 0
-    history = entries_history(member=member).select_related("lot")
+    history = EntriesHistory(member=member)
     spendable = points_spendable(member=member, at=now)
     context = {
         "member": member,

@@ -69,6 +69,9 @@ class Market(models.Model):
     point_value = models.PositiveIntegerField(_("value of one point for finance reports (minor unit)"), default=100)
     cx_phone = models.CharField(_("Customer Experience phone"), max_length=40, blank=True)
     cx_email = models.EmailField(_("Customer Experience email"), blank=True)
+    # Bumped by subscriptions.catalogue.catalogue_changed whenever the market's products
+    # change: each process then reads them again (its in-memory copy is keyed by it).
+    catalogue_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("market")
@@ -112,9 +115,11 @@ class Member(models.Model):
     """A program member. The back office searches members by number, name, kana, email and
     phone (``subscriptions.search``); the trigram indexes below serve it on PostgreSQL."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member", verbose_name=_("login")
+    )
     member_number = models.CharField(_("member number"), max_length=20, unique=True)
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="members")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="members", verbose_name=_("market"))
     name = models.CharField(_("name"), max_length=100)
     name_kana = models.CharField(_("name (kana)"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
@@ -145,7 +150,7 @@ MAX_QUANTITY = 99
 
 
 class Product(models.Model):
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="products")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="products", verbose_name=_("market"))
     sku = models.CharField(_("SKU"), max_length=32, unique=True)
     name_ja = models.CharField(_("name (Japanese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -194,7 +199,7 @@ class Subscription(models.Model):
         PAUSED = "paused", _("Paused")
         CANCELLED = "cancelled", _("Cancelled")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("member"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     next_shipment_date = models.DateField(_("next shipment date"))
     months_subscribed = models.PositiveIntegerField(
@@ -224,9 +229,11 @@ class Subscription(models.Model):
 
 
 class SubscriptionItem(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="items", verbose_name=_("subscription")
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     quantity = models.PositiveIntegerField(_("quantity"))
 
     class Meta:
@@ -252,8 +259,10 @@ class SubscriptionOrder(models.Model):
         RETURNED = "returned", _("Returned")
         CANCELLED = "cancelled", _("Cancelled")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="orders")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member"))
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="orders", verbose_name=_("subscription")
+    )
     number = models.CharField(_("order number"), max_length=32)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CREATED)
     shipment_date = models.DateField(_("shipment date"))
@@ -295,9 +304,11 @@ class SubscriptionOrder(models.Model):
 
 
 class SubscriptionOrderLine(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey(SubscriptionOrder, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    order = models.ForeignKey(
+        SubscriptionOrder, on_delete=models.CASCADE, related_name="lines", verbose_name=_("subscription order")
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price_incl_tax = models.PositiveIntegerField(_("unit price (incl. tax)"))
     tax_rate = models.PositiveSmallIntegerField(_("tax rate (%)"))

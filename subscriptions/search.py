@@ -14,7 +14,13 @@ What a CX agent types (Django admin splits it into words; every part must match)
   find ``+81 90-1234-5678``. Served by a trigram index on the number's digits (``PhoneDigits``);
 - name or kana (the other words): the words together, spaces ignored on both sides, anywhere
   in the name or the kana, case-insensitive — ``山田 花子`` and ``山田花子`` both find
-  ``山田 花子`` and ``山田　花子``. Served by trigram indexes on ``UPPER(name)`` and
+  ``山田 花子`` and ``山田　花子``; in either order, as a caller gives a name: ``花子 山田``
+  finds ``山田 花子`` too (each order of up to ``NAME_ORDERS_WORDS_MAX`` words is one more
+  index condition);
+- a number the caller reads out from a page or an email (an exchange or order number): the
+  back office passes ``number_lookups``, functions from a word to the ids of the members it
+  belongs to (the exchange and order tables are above this app; their ``number`` indexes
+  answer), and a word they know matches those members. Served by trigram indexes on ``UPPER(name)`` and
   ``UPPER(name_kana)`` without their spaces. Taken together, a full name of two two-kanji
   words is four characters the index can use; word by word (Django's way) neither word has
   the three characters a trigram needs and PostgreSQL would read every member.
@@ -29,7 +35,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import permutations
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -41,6 +48,7 @@ PHONE_DIGITS_MIN = 4  # "090" would match half the members; the last four digits
 PHONE_WORD = re.compile(r"\+?[0-9()\-‐‑–—―−ー.\s]+")  # after NFKC: full-width digits and hyphens are ASCII
 NATIONAL_NUMBER_MIN = 10  # a whole number with its trunk 0 (Japan: 10 or 11 digits), not "0123" (last four)
 EMAIL_MATCHES_MAX = 20  # logins sharing one address, case aside
+NAME_ORDERS_WORDS_MAX = 3  # 3 words: 6 orders; more words are matched as typed and reversed
 
 
 class PhoneDigits(Func):
@@ -123,8 +131,14 @@ def phone_digits(word: str) -> str | None:
     return digits if len(digits) >= PHONE_DIGITS_MIN else None
 
 
-def members_search(queryset: QuerySet, term: str) -> QuerySet:
-    """The members of ``queryset`` that match ``term`` as described above."""
+def members_search(
+    queryset: QuerySet, term: str, *, number_lookups: Iterable[Callable[[str], list[int]]] = ()
+) -> QuerySet:
+    """The members of ``queryset`` that match ``term`` as described above.
+
+    ``number_lookups``: for a word with a digit that is not a phone number or email, each is
+    asked for the member ids the word is a number of (an exchange, an order); when one knows
+    it, the word matches those members (or the member number) instead of a name."""
     queryset = queryset.alias(
         phone_digits=PhoneDigits("phone"),
         name_compact=spaces_removed("name"),
@@ -140,15 +154,32 @@ def members_search(queryset: QuerySet, term: str) -> QuerySet:
             queryset = queryset.filter(Q(member_number=typed) | _email_match(typed))
         elif digits := phone_digits(word):
             queryset = queryset.filter(Q(member_number=typed) | Q(phone_digits__contains=digits))
+        elif member_ids := _numbered(typed, number_lookups):
+            queryset = queryset.filter(Q(member_number=typed) | Q(pk__in=member_ids))
         else:
             name_words.append(word)
     if name_words:
-        name = "".join("".join(word.split()) for word in name_words)
-        match = Q(name_compact__icontains=name) | Q(name_kana_compact__icontains=unicodedata.normalize("NFKC", name))
+        match = Q(pk__in=[])
+        for name in _name_orders(name_words):
+            match |= Q(name_compact__icontains=name)
+            match |= Q(name_kana_compact__icontains=unicodedata.normalize("NFKC", name))
         if len(name_words) == 1:
             match |= Q(member_number=unicodedata.normalize("NFKC", name_words[0]))
         queryset = queryset.filter(match)
     return queryset
+
+
+def _name_orders(words: list[str]) -> list[str]:
+    """The name as typed and in its other orders (``花子 山田`` → ``花子山田``, ``山田花子``)."""
+    words = ["".join(word.split()) for word in words]
+    orders = permutations(words) if len(words) <= NAME_ORDERS_WORDS_MAX else [words, words[::-1]]
+    return list(dict.fromkeys("".join(order) for order in orders))
+
+
+def _numbered(word: str, lookups: Iterable[Callable[[str], list[int]]]) -> list[int]:
+    if not any(char.isdigit() for char in word):
+        return []
+    return sorted({member_id for lookup in lookups for member_id in lookup(word)})
 
 
 def _email_match(email: str) -> Q:

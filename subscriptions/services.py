@@ -1,4 +1,4 @@
-"""Writes for members, subscriptions and subscription orders."""
+"""Writes for members, products, subscriptions and subscription orders."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import (
     Market,
     Member,
@@ -20,6 +21,19 @@ from subscriptions.models import (
     SubscriptionOrder,
     SubscriptionOrderLine,
 )
+
+
+def product_save(*, product: Product) -> Product:
+    """Save a new or changed product; every process reads its market's catalogue again
+    (subscriptions/catalogue.py), the old market's too when the product moved."""
+    with transaction.atomic():
+        before = (
+            Product.objects.filter(pk=product.pk).values_list("market_id", flat=True).first() if product.pk else None
+        )
+        product.save()
+        for market_id in {before, product.market_id} - {None}:
+            catalogue_changed(market_id=market_id)
+    return product
 
 
 def member_create(

@@ -7,6 +7,7 @@ from django.db import connection
 
 from ssr_points.checks import ledger_check
 from ssr_points.roles import roles_sync
+from subscriptions.catalogue import catalogue_clear
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 
@@ -65,6 +66,15 @@ def assert_ledger_ok():
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def catalogue_cache_cleared():
+    """Each process keeps markets' products by catalogue version (subscriptions/catalogue.py); a
+    test starts without them, as a new process would (SQLite may reuse a market's id)."""
+    catalogue_clear()
+    yield
+    catalogue_clear()
 
 
 @pytest.fixture(autouse=True)

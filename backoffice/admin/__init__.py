@@ -2,6 +2,6 @@
 
 Django's autodiscovery imports this package; each module registers one area's tables."""
 
-from backoffice.admin import catalogue, exchanges, jobs, ledger, members, order_events, orders
+from backoffice.admin import accounts, catalogue, exchanges, jobs, ledger, members, notes, order_events, orders
 
-__all__ = ["catalogue", "exchanges", "jobs", "ledger", "members", "order_events", "orders"]
+__all__ = ["accounts", "catalogue", "exchanges", "jobs", "ledger", "members", "notes", "order_events", "orders"]

@@ -5,10 +5,13 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connections
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from backoffice.forms import StaffReasonForm
+from subscriptions.templatetags.ssr_format import yen
 
 
 class ReadOnlyAdminMixin:
@@ -62,6 +65,17 @@ class LargeTableAdminMixin:
     paginator = EstimatedCountPaginator
 
 
+def member_link(member) -> str:
+    """The member as a link to their page (the member page answers most questions)."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:subscriptions_member_change", args=[member.pk]), member)
+
+
+def order_link(order) -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:subscriptions_subscriptionorder_change", args=[order.pk]), order.number
+    )
+
+
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
@@ -86,3 +100,15 @@ def reason_action_page(modeladmin, request, *, objects, action, title, explanati
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/staff_reason_action.html", context)
+
+
+def yen_field(model, field: str):
+    """A read-only column or field showing ``field`` (an integer in yen) as ``¥36,900``, under the
+    field's own label; for the admin's lists and detail pages."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def show(self, obj):
+        return yen(getattr(obj, field))
+
+    show.__name__ = f"{field}_yen"
+    return show

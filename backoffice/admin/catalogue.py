@@ -3,7 +3,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from backoffice.admin.base import yen_field
 from subscriptions.models import Market, Product
+from subscriptions.services import product_save
 
 # -- markets and products (ops) ---------------------------------------------------------------
 
@@ -15,11 +17,14 @@ class MarketAdmin(admin.ModelAdmin):
         "name",
         "currency",
         "time_zone",
-        "exchange_fee_per_100_points",
-        "handling_fee_incl_tax",
-        "free_handling_threshold_incl_tax",
+        "exchange_fee_per_100_points_yen",
+        "handling_fee_incl_tax_yen",
+        "free_handling_threshold_incl_tax_yen",
         "point_value",
     ]
+    exchange_fee_per_100_points_yen = yen_field(Market, "exchange_fee_per_100_points")
+    handling_fee_incl_tax_yen = yen_field(Market, "handling_fee_incl_tax")
+    free_handling_threshold_incl_tax_yen = yen_field(Market, "free_handling_threshold_incl_tax")
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "currency", "time_zone"]}),
@@ -35,12 +40,25 @@ class MarketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # members, products and orders point at markets
 
+    def save_model(self, request, obj, form, change):
+        """Saves the settings, never the catalogue version the form was opened with: a product
+        saved meanwhile bumped it, and writing the old one back would hide that change from the
+        processes that cached the version in between (subscriptions/catalogue.py)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key]
+        obj.save(update_fields=[name for name in fields if name != "catalogue_version"])
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name_ja", "name_en", "price_incl_tax", "tax_rate", "pv", "point_cost", "is_active"]
+    list_display = ["sku", "name_ja", "name_en", "price_incl_tax_yen", "tax_rate", "pv", "point_cost", "is_active"]
+    price_incl_tax_yen = yen_field(Product, "price_incl_tax")
     list_filter = ["market", "is_active", "is_subscribable", "tax_rate"]
     search_fields = ["sku", "name_ja", "name_en"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # order lines keep pointing at products; deactivate instead
+
+    def save_model(self, request, obj, form, change):
+        product_save(product=obj)  # every process reads the market's catalogue again

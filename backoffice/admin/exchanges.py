@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, reason_action_page
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, reason_action_page, yen_field
 from backoffice.forms import StaffExchangeForm
 from exchange import services
 from exchange.exceptions import QuoteChanged
@@ -28,6 +28,7 @@ from exchange.quotes import quote_build
 from ssr_points.exceptions import PointsError
 from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product
+from subscriptions.templatetags.ssr_format import yen
 
 
 class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -47,7 +48,7 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "ship_now",
         "points",
-        "total",
+        "total_yen",
         "pv",
         "order",
         "placed_by",
@@ -66,21 +67,35 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "points",
-                    "subtotal_excl_tax",
-                    "exchange_fee_excl_tax",
-                    "handling_fee_excl_tax",
-                    "tax",
+                    "subtotal_excl_tax_yen",
+                    "exchange_fee_excl_tax_yen",
+                    "handling_fee_excl_tax_yen",
+                    "tax_yen",
                     "tax_by_rate",
-                    "total",
+                    "total_yen",
                     "pv",
                     "fee_units",
-                    "charge_incl_tax",
+                    "charge_incl_tax_yen",
                 ]
             },
         ),
         (gettext_lazy("Ledger"), {"fields": ["redemption", "reversal", "shipped_at", "cancelled_at"]}),
     ]
-    readonly_fields = ["tax_by_rate"]
+    readonly_fields = [
+        "tax_by_rate",
+        "subtotal_excl_tax_yen",
+        "exchange_fee_excl_tax_yen",
+        "handling_fee_excl_tax_yen",
+        "tax_yen",
+        "total_yen",
+        "charge_incl_tax_yen",
+    ]
+    subtotal_excl_tax_yen = yen_field(Exchange, "subtotal_excl_tax")
+    exchange_fee_excl_tax_yen = yen_field(Exchange, "exchange_fee_excl_tax")
+    handling_fee_excl_tax_yen = yen_field(Exchange, "handling_fee_excl_tax")
+    tax_yen = yen_field(Exchange, "tax")
+    total_yen = yen_field(Exchange, "total")
+    charge_incl_tax_yen = yen_field(Exchange, "charge_incl_tax")
 
     @admin.display(description=gettext_lazy("tax by rate"))
     def tax_by_rate(self, obj):
@@ -96,9 +111,9 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                     _("%(rate)s%%: %(amount_incl_tax)s incl. tax (%(amount_excl_tax)s excl. tax), tax %(tax)s")
                     % {
                         "rate": line.rate,
-                        "amount_incl_tax": f"{line.amount_incl_tax:,}",
-                        "amount_excl_tax": f"{line.amount_excl_tax:,}",
-                        "tax": f"{line.tax:,}",
+                        "amount_incl_tax": yen(line.amount_incl_tax),
+                        "amount_excl_tax": yen(line.amount_excl_tax),
+                        "tax": yen(line.tax),
                     },
                 )
                 for line in tax_lines
@@ -190,6 +205,7 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "available": points_available(member=member),
             "form": form,
             "quote": quote,
+            "shortfall": quote.points - quote.available_points if quote is not None else None,
             "exchange_request": exchange_request,
         }
         return TemplateResponse(request, "admin/exchange/exchange/place_for_member.html", context)

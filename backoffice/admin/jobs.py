@@ -1,8 +1,9 @@
 """Staff see every job run and reminder, read-only (the runs are written by the jobs only)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.base import ReadOnlyAdminMixin
+from backoffice.admin.base import ReadOnlyAdminMixin, member_link
 from jobs.models import ExpiryReminder, JobRun
 
 
@@ -27,7 +28,13 @@ class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ExpiryReminder)
 class ExpiryReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["member", "expires_at", "points", "claimed_at", "sent_at"]
+    list_display = ["member_number", "expires_at", "points", "claimed_at", "sent_at"]
     search_fields = ["member__member_number", "member__name", "member__user__email"]
-    raw_id_fields = ["member"]
+    list_select_related = ["member"]
+    fields = ["member_number", "expires_at", "points", "claimed_at", "sent_at"]
+    readonly_fields = ["member_number"]
     date_hierarchy = "expires_at"
+
+    @admin.display(description=_("member"), ordering="member__member_number")
+    def member_number(self, obj):
+        return member_link(obj.member)

@@ -13,9 +13,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, F, IntegerField, OrderBy, OuterRef, Subquery, Sum, Value, When
+from django.db.models import F, OrderBy, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,13 +25,16 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyInline
-from backoffice.forms import PointsAdjustmentForm
-from exchange.models import Exchange, ExchangeRequest
-from ssr_points.exceptions import PointsError
+from backoffice.admin.base import LargeTableAdminMixin
+from backoffice.forms import ContactNoteForm, PointsAdjustmentForm
+from backoffice.member_page import member_summary, member_timeline
+from backoffice.services import ContactNoteRefused, contact_note_add
+from exchange.models import Exchange
+from ssr_points.exceptions import DailyAdditionCapReached, PointsError
 from ssr_points.models import Entry, Lot
+from ssr_points.roles import daily_points_added_cap
 from ssr_points.selectors import points_available
-from ssr_points.services import points_adjust_by_staff
+from ssr_points.services import points_added_by_staff_today, points_adjust_by_staff
 from subscriptions.models import (
     Member,
     Subscription,
@@ -40,60 +43,6 @@ from subscriptions.models import (
 from subscriptions.search import members_search
 
 # -- members (CX) -----------------------------------------------------------------------------
-
-
-class LotInline(ReadOnlyInline):
-    model = Lot
-    verbose_name_plural = gettext_lazy("lots (open lots first, soonest expiry first)")
-    fields = ["granted_at", "expires_at", "amount", "remaining", "expired", "order"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        spent = Case(When(remaining__gt=0, then=Value(0)), default=Value(1), output_field=IntegerField())
-        return super().get_queryset(request).select_related("order").order_by(spent, "expires_at", "id")
-
-
-class EntryInline(ReadOnlyInline):
-    model = Entry
-    fk_name = "member"
-    verbose_name_plural = gettext_lazy("ledger history")
-    fields = ["created_at", "kind", "points", "reason", "reference", "staff_user"]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("staff_user").order_by("-created_at", "-id")
-
-
-class SubscriptionInline(ReadOnlyInline):
-    model = Subscription
-    fields = ["status", "next_shipment_date", "months_subscribed", "created_at"]
-    readonly_fields = fields
-    show_change_link = True
-
-
-class OrderInline(ReadOnlyInline):
-    model = SubscriptionOrder
-    verbose_name_plural = gettext_lazy("subscription orders")
-    fields = ["number", "status", "shipment_date", "months_subscribed", "total_incl_tax", "pv", "shipped_at"]
-    readonly_fields = fields
-    show_change_link = True
-
-
-class ExchangeInline(ReadOnlyInline):
-    model = Exchange
-    fields = ["number", "status", "ship_now", "points", "total", "placed_by", "created_at"]
-    readonly_fields = fields
-    show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("placed_by")
-
-
-class ExchangeRequestInline(ReadOnlyInline):
-    model = ExchangeRequest
-    fk_name = "member"
-    fields = ["created_at", "status", "message", "contact_phone", "handled_by", "exchange"]
-    readonly_fields = fields
 
 
 @admin.register(Member)
@@ -112,7 +61,9 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     # address, any case), phone (digits anywhere). get_search_results matches them the way the
     # indexes serve at 10M members (subscriptions/search.py, docs/admin.md).
     search_fields = ["=member_number", "name", "name_kana", "=user__email", "phone"]
-    search_help_text = gettext_lazy("Member number, name, name (kana), email or phone.")
+    search_help_text = gettext_lazy(
+        "Member number, name or kana (either order), email, phone, exchange number or order number."
+    )
     list_select_related = ["user", "market"]
     raw_id_fields = ["user"]
     readonly_fields = [
@@ -134,7 +85,8 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             {"fields": ["available_points", "point_balance", "point_debt", "ledger_links"]},
         ),
     ]
-    inlines = [LotInline, EntryInline, SubscriptionInline, OrderInline, ExchangeInline, ExchangeRequestInline]
+    # No inlines: the member page (change_form.html) shows the summary and one paginated
+    # timeline (backoffice/member_page.py) instead of a table per model, thousands of rows long.
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -166,7 +118,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        return members_search(queryset, search_term), False
+        return members_search(queryset, search_term, number_lookups=[exchange_members, order_members]), False
 
     def get_ordering(self, request):
         if request.GET.get(SEARCH_VAR):
@@ -226,12 +178,50 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     # -- adjust points: form → confirmation → points_adjust_by_staff ---------------------------
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        member = self.get_object(request, unquote(object_id))
+        if member is not None and self.has_view_or_change_permission(request, member):
+            extra_context = {
+                **(extra_context or {}),
+                "summary": member_summary(member=member),
+                "timeline": member_timeline(member=member, page=request.GET.get(TIMELINE_PAGE_VAR) or 1),
+                "timeline_page_var": TIMELINE_PAGE_VAR,
+                "note_form": ContactNoteForm() if request.user.has_perm("backoffice.add_contactnote") else None,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_note_view(self, request, object_id):
+        """POST only: append a contact note (``contact_note_add``) and go back to the member page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("backoffice.add_contactnote"):
+            raise PermissionDenied
+        member = member_or_404(object_id)
+        form = ContactNoteForm(request.POST)
+        if form.is_valid():
+            try:
+                note = contact_note_add(member=member, staff_user=request.user, text=form.cleaned_data["text"])
+            except ContactNoteRefused as refused:
+                messages.error(request, str(refused))
+            else:
+                self.log_change(request, member, _("Contact note added"))
+                messages.success(request, _("Contact note added."))
+                return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[note.member_id]))
+        else:
+            messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]) + "#contact-note")
+
     def get_urls(self):
         return [
             path(
                 "<path:object_id>/adjust-points/",
                 self.admin_site.admin_view(self.adjust_points_view),
                 name="subscriptions_member_adjust_points",
+            ),
+            path(
+                "<path:object_id>/notes/add/",
+                self.admin_site.admin_view(self.add_note_view),
+                name="subscriptions_member_add_note",
             ),
             *super().get_urls(),
         ]
@@ -242,10 +232,18 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         member = member_or_404(object_id)
         available = points_available(member=member)
         confirming = False
+        cap = daily_points_added_cap(request.user)
+        added_today = points_added_by_staff_today(staff_user=request.user)
         form = PointsAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
-            if "confirm" in request.POST:
+            if "confirm" not in request.POST and cap is not None and points > 0 and added_today + points > cap:
+                # Said at the review already; the service refuses it again at the confirmation.
+                messages.error(
+                    request,
+                    str(DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added_today:,}", requested=f"{points:,}")),
+                )
+            elif "confirm" in request.POST:
                 key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
                 repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
                 try:
@@ -281,8 +279,28 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "available": available,
             "available_after": available + form.cleaned_data["points"] if confirming else None,
             "limit": _adjustment_limit(request.user),
+            "daily_cap": cap,
+            "added_today": added_today,
         }
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
+
+
+NUMBER_MATCHES_MAX = 20
+TIMELINE_PAGE_VAR = "timeline"
+
+
+def exchange_members(word: str) -> list[int]:
+    """The members an exchange number belongs to (as typed or in capitals: ``ex-…`` finds ``EX-…``)."""
+    numbers = {word, word.upper()}
+    return list(Exchange.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX])
+
+
+def order_members(word: str) -> list[int]:
+    """The members a subscription order number belongs to."""
+    numbers = {word, word.upper()}
+    return list(
+        SubscriptionOrder.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX]
+    )
 
 
 def member_or_404(object_id) -> Member:

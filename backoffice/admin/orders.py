@@ -7,7 +7,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyInline, reason_action_page
+from backoffice.admin.base import (
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    reason_action_page,
+    yen_field,
+)
 from fulfilment import services as lifecycle
 from subscriptions.models import Subscription, SubscriptionItem, SubscriptionOrder, SubscriptionOrderLine
 
@@ -22,8 +28,9 @@ class SubscriptionItemInline(ReadOnlyInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = SubscriptionOrderLine
-    fields = ["product", "quantity", "unit_price_incl_tax", "tax_rate", "unit_pv", "is_reward"]
+    fields = ["product", "quantity", "unit_price_incl_tax_yen", "tax_rate", "unit_pv", "is_reward"]
     readonly_fields = fields
+    unit_price_incl_tax_yen = yen_field(SubscriptionOrderLine, "unit_price_incl_tax")
 
 
 @admin.register(Subscription)
@@ -44,11 +51,12 @@ class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.Mod
         "status",
         "shipment_date",
         "months_subscribed",
-        "total_incl_tax",
+        "total_incl_tax_yen",
         "pv",
         "shipped_at",
         "returned_at",
     ]
+    total_incl_tax_yen = yen_field(SubscriptionOrder, "total_incl_tax")
     list_filter = ["status"]
     search_fields = ["=number", "=member__member_number"]
     list_select_related = ["member"]

@@ -33,6 +33,22 @@ UNCHECKED_FKS = [
 ]
 
 
+def foreign_keys_drop(apps, schema_editor):
+    """PostgreSQL only: SQLite keeps a table's foreign keys in its definition (dev databases)."""
+    if schema_editor.connection.vendor == "postgresql":
+        for table, _, constraint, _ in UNCHECKED_FKS:
+            schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{constraint}"')
+
+
+def foreign_keys_add(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table, column, constraint, target in UNCHECKED_FKS:
+            schema_editor.execute(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" FOREIGN KEY ("{column}") '
+                f'REFERENCES "{target}" ("id") DEFERRABLE INITIALLY DEFERRED'
+            )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -96,16 +112,7 @@ class Migration(migrations.Migration):
                 )
                 for table, column, index in FK_INDEXES
             ]
-            + [
-                migrations.RunSQL(
-                    sql=f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{constraint}"',
-                    reverse_sql=(
-                        f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" FOREIGN KEY ("{column}") '
-                        f'REFERENCES "{target}" ("id") DEFERRABLE INITIALLY DEFERRED'
-                    ),
-                )
-                for table, column, constraint, target in UNCHECKED_FKS
-            ],
+            + [migrations.RunPython(foreign_keys_drop, foreign_keys_add)],
         ),
         migrations.AddIndex(
             model_name='entry',

@@ -249,8 +249,8 @@ def test_an_agent_places_an_exchange_for_a_bank_member_after_the_seven_line_conf
     assert (exchange.points, exchange.total, exchange.placed_by) == (42, 38440, agent)
     # The exchange's admin page shows the tax by rate recorded with it, read-only.
     change_page = done.content.decode()
-    assert "8%対象：36,900（税込）／34,167（税抜）、消費税 2,733" in change_page
-    assert "10%対象：1,540（税込）／1,400（税抜）、消費税 140" in change_page
+    assert "8%対象：¥36,900（税込）／¥34,167（税抜）、消費税 ¥2,733" in change_page
+    assert "10%対象：¥1,540（税込）／¥1,400（税抜）、消費税 ¥140" in change_page
     assert exchange.redemption.staff_user == agent
     assert exchange.number in exchange.redemption.reason
     assert points_available(member=member) == 458
@@ -285,9 +285,9 @@ def test_finance_reads_the_tax_by_rate_or_that_it_was_not_recorded(
     legacy.tax_lines.all().delete()  # as if placed before the tax by rate was recorded
     client.force_login(make_staff("finance"))
     page = client.get(reverse("admin:exchange_exchange_change", args=[ship_now.pk])).content.decode()
-    assert "10%対象：2,640（税込）／2,400（税抜）、消費税 240" in page
+    assert "10%対象：¥2,640（税込）／¥2,400（税抜）、消費税 ¥240" in page
     page = client.get(reverse("admin:exchange_exchange_change", args=[legacy.pk])).content.decode()
-    assert "記録なし" in page and ">2873<" in page
+    assert "記録なし" in page and "¥2,873" in page
 
 
 def test_an_exchange_beyond_the_members_points_is_not_placed(
@@ -299,6 +299,13 @@ def test_an_exchange_beyond_the_members_points_is_not_placed(
     data = {f"quantity_{reward.pk}": "12", "idempotency_key": str(uuid.uuid4())}  # 504 > 500 points
     review = client.post(place_url(guide_bank_member), {**data, "review": "1"})
     assert review.context["quote"].is_affordable is False
+    # Refused before the consent step, with the shortfall: no box to tick, no button to place,
+    # no negative "points left after".
+    body = review.content.decode()
+    assert 'name="agreed"' not in body and 'name="confirm"' not in body
+    assert review.context["shortfall"] == 4
+    assert "504" in body and "4 ポイント不足" in body
+    assert "残りポイント" not in body  # no "points left after: -4"
     done = client.post(place_url(guide_bank_member), {**data, "confirm": "1", "agreed": "1"}, follow=True)
     assert "500" in messages_of(done)
     assert not Exchange.objects.exists()

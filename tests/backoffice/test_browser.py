@@ -66,8 +66,10 @@ def test_an_agent_finds_a_bank_transfer_member_and_places_an_exchange_for_them(
     page.click("input[name=confirm]")
     expect(page.locator("ul.messagelist")).to_contain_text(re.compile(r"EX-\w+"))
     # The exchange's page: the tax by rate recorded with it.
-    expect(page.locator(".field-tax_by_rate")).to_contain_text("8%対象：36,900（税込）／34,167（税抜）、消費税 2,733")
-    expect(page.locator(".field-tax_by_rate")).to_contain_text("10%対象：1,540（税込）／1,400（税抜）、消費税 140")
+    expect(page.locator(".field-tax_by_rate")).to_contain_text(
+        "8%対象：¥36,900（税込）／¥34,167（税抜）、消費税 ¥2,733"
+    )
+    expect(page.locator(".field-tax_by_rate")).to_contain_text("10%対象：¥1,540（税込）／¥1,400（税抜）、消費税 ¥140")
 
     try:
         exchange = Exchange.objects.get(member=member)

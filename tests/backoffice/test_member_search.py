@@ -58,10 +58,43 @@ def found(client, make_staff, term) -> list[Member]:
         "090 1234 5678",
         "０９０－１２３４－５６７８",  # full-width
         "5678",  # the last four digits
+        "花子 山田",  # the given name first, as callers often say it
+        "ハナコ ヤマダ",
+        "花子　山田",  # with a full-width space
     ],
 )
 def test_what_cx_agents_type_finds_the_member(client, make_staff, hanako, term):
     assert found(client, make_staff, term) == [hanako]
+
+
+def test_a_name_in_either_order_finds_only_members_with_both_words(client, make_staff, hanako):
+    MemberFactory(name="花子 山本", name_kana="ハナコ ヤマモト")
+    assert found(client, make_staff, "花子 山田") == [hanako]
+    assert found(client, make_staff, "山田 花子") == [hanako]
+
+
+def test_the_exchange_number_or_order_number_the_caller_reads_out_finds_the_member(
+    client, make_staff, hanako, grant_points
+):
+    import uuid
+
+    from exchange.services import exchange_place
+    from subscriptions.services import subscription_save
+    from tests.factories import ProductFactory
+
+    subscription_save(member=hanako, items={ProductFactory(): 1})
+    grant_points(hanako, 100)
+    other = MemberFactory(name="別の 会員")
+    grant_points(other, 100)
+    reward = ProductFactory(reward=True, point_cost=10)
+    exchange = exchange_place(member=hanako, lines=[(reward, 1)], ship_now=False, idempotency_key=uuid.uuid4())
+    order = hanako.orders.get()
+    assert found(client, make_staff, exchange.number) == [hanako]
+    assert found(client, make_staff, exchange.number.lower()) == [hanako]
+    assert found(client, make_staff, order.number) == [hanako]
+    assert found(client, make_staff, f"{order.number} 花子") == [hanako]  # with the name to be sure
+    assert found(client, make_staff, f"{order.number} 会員") == []
+    assert found(client, make_staff, "EX-NOTATALL1") == []
 
 
 def test_a_whole_number_also_finds_it_stored_with_the_country_code(client, make_staff, hanako):
@@ -73,7 +106,6 @@ def test_a_whole_number_also_finds_it_stored_with_the_country_code(client, make_
     "term",
     [
         "山田 太郎",  # every word must match
-        "花子 山田",  # names are read in the order typed
         "other@example.jp",
         "hanako.yamada@example",  # an email matches whole
         "090",  # three digits are too few to look for in phone numbers

@@ -41,17 +41,25 @@ def groups_and_permissions() -> dict[str, set[str]]:
     }
 
 
+# What ROLES gave since the migrations made the groups, on purpose: contact notes (issue 12).
+ADDED_SINCE_THE_MIGRATIONS = {
+    "cx_agent": {"backoffice.view_contactnote", "backoffice.add_contactnote"},
+    "cx_supervisor": {"backoffice.view_contactnote", "backoffice.add_contactnote"},
+}
+
+
 def test_the_roles_migrations_make_exactly_the_roles_of_roles_py(db):
     """0003 and 0004 made the groups of every database older than ssr_points/roles.py; run on a
-    database without groups, in the migration state each ran in, they give exactly ROLES, so the
-    post-migrate sync changed no role and the two cannot drift apart unnoticed. A deliberate change
-    of a role later changes this test too, naming the difference from what the migrations made."""
+    database without groups, in the migration state each ran in, they give exactly ROLES less the
+    deliberate additions named above, so the post-migrate sync changed no role unnoticed."""
     Group.objects.all().delete()
     loader = MigrationLoader(connection)
     for name, function in [("0003_staff_roles", "sync_roles"), ("0004_job_run_roles", "add_permissions")]:
         migration = importlib.import_module(f"ssr_points.migrations.{name}")
         getattr(migration, function)(loader.project_state(("ssr_points", name)).apps, None)
-    assert groups_and_permissions() == {name: set(perms) for name, perms in ROLES.items()}
+    assert groups_and_permissions() == {
+        name: set(perms) - ADDED_SINCE_THE_MIGRATIONS.get(name, set()) for name, perms in ROLES.items()
+    }
 
 
 def test_migrate_puts_every_role_back_as_roles_py_says(db):

@@ -14,6 +14,7 @@ from ssr_points.exceptions import InsufficientPoints
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_available
 from subscriptions.models import PaymentMethod
+from subscriptions.services import product_save
 from tests.factories import StaffUserFactory
 
 
@@ -45,7 +46,7 @@ def test_the_same_key_places_one_exchange(guide_member, guide_catalogue, assert_
 def test_a_changed_price_shows_the_new_quote_instead_of_charging(guide_member, guide_catalogue):
     seen = quote_build(member=guide_member, lines=[(guide_catalogue["reward"], 1)], ship_now=False)
     guide_catalogue["reward"].point_cost = 50
-    guide_catalogue["reward"].save()
+    product_save(product=guide_catalogue["reward"])
     with pytest.raises(QuoteChanged) as excinfo:
         place(guide_member, guide_catalogue["reward"], expected_fingerprint=seen.fingerprint)
     assert excinfo.value.quote.points == 50

@@ -16,7 +16,7 @@ from ssr_points.models import Entry
 from ssr_points.selectors import points_available
 from ssr_points.services import points_claw_back_order, points_grant_for_order, points_redeem
 from subscriptions.models import Member, PaymentMethod, Product
-from subscriptions.services import subscription_save
+from subscriptions.services import product_save, subscription_save
 from tests.factories import (
     MarketFactory,
     MemberFactory,
@@ -263,7 +263,7 @@ def test_a_changed_price_shows_the_new_confirmation_instead_of_charging(guide_cl
     add_to_cart(guide_client, reward)
     page = open_confirmation(guide_client)
     reward.point_cost = 150
-    reward.save()
+    product_save(product=reward)
     response = confirm(guide_client, page)
     assert response.status_code == 200
     assert "確認画面を開いた後に内容が変わりました" in text(response)
@@ -403,7 +403,7 @@ def test_a_product_withdrawn_while_in_the_cart_is_taken_out(guide_client, guide_
     add_to_cart(guide_client, reward)
     page = open_confirmation(guide_client)
     reward.is_active = False
-    reward.save()
+    product_save(product=reward)
     response = confirm(guide_client, page)
     assert response.status_code == 302 and response["Location"] == reverse("exchange:catalogue")
     assert "交換できなくなったため" in text(guide_client.get(response["Location"]))
@@ -510,7 +510,7 @@ def test_the_detail_shows_the_tax_by_rate_recorded_when_placed(guide_client, gui
     confirm(guide_client, open_confirmation(guide_client))
     exchange = Exchange.objects.get()
     guide_catalogue["sunrise"].price_incl_tax = 30000  # later price changes do not touch a placed exchange
-    guide_catalogue["sunrise"].save()
+    product_save(product=guide_catalogue["sunrise"])
     detail = guide_client.get(reverse("exchange:detail", args=[exchange.number]))
     assert (figure(detail, "tax"), figure(detail, "tax-8"), figure(detail, "tax-10")) == ("¥2,873", "¥2,733", "¥140")
     assert "うち8%対象 （¥36,900 税込）" in text(detail) and "うち10%対象 （¥1,540 税込）" in text(detail)
@@ -637,3 +637,26 @@ def test_a_cart_rebuilt_from_a_damaged_session_keeps_only_what_is_valid():
     cart = Cart.load(session)
     assert (cart.quantities, cart.ship_now, cart.key) == ({1: 2}, False, None)
     assert Cart.load({SESSION_KEY: ["not", "a", "dict"]}).quantities == {}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": {"idempotency_key": "1" * 32, "fingerprint": "ab" * 16}},
+        {"data": {"idempotency_key": '"><script>alert(1)</script>', "fingerprint": ""}},
+    ],
+)
+def test_the_confirmations_hidden_inputs_are_djangos_without_the_template(kwargs):
+    """HiddenValueInput writes what Django's HiddenInput template writes, escaped the same way."""
+    from django import forms
+
+    from exchange.forms import ConfirmForm
+
+    class Reference(forms.Form):
+        idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+        fingerprint = forms.CharField(widget=forms.HiddenInput)
+
+    ours, django = ConfirmForm(**kwargs), Reference(**kwargs)
+    for name in ("idempotency_key", "fingerprint"):
+        assert str(ours[name]) == str(django[name])
+    assert "<script>" not in str(ours["idempotency_key"])

@@ -18,10 +18,10 @@ MAX_QUERIES = {
     "home": 6,
     "program": 2,
     "subscription": 6,
-    "exchange:catalogue": 6,
-    "exchange:quantity": 6,
-    "exchange:bundle": 5,
-    "exchange:confirm": 5,
+    "exchange:catalogue": 4,  # the products come from the process's catalogue (subscriptions/catalogue.py)
+    "exchange:quantity": 4,
+    "exchange:bundle": 4,
+    "exchange:confirm": 4,
     "exchange:done": 3,
     "exchange:list": 4,
     "exchange:detail": 5,  # the exchange, its reward lines and its tax by rate (one query each)

@@ -405,3 +405,22 @@ def test_ledger_check_reports_a_tampered_balance(member, staff_user):
     PointAccount.objects.filter(member=member).update(balance=11)
     rules = {v.rule for v in checks.ledger_check(member_ids=[member.pk])}
     assert rules == {"balance = Σ entries", "balance = Σ lot.remaining − debt"}
+
+
+def test_redeem_under_the_callers_lock_takes_only_that_members_locked_account(member, staff_user, assert_ledger_ok):
+    """Placing an exchange locks the account first and hands it on; it is not locked twice, and
+    an account that is not the member's is refused."""
+    from tests.factories import MemberFactory
+
+    services.points_adjust(member=member, points=100, reason="付与", staff_user=staff_user)
+    other = MemberFactory()
+    with transaction.atomic():
+        account = services.points_account_lock(member=member)
+        with pytest.raises(RuntimeError):
+            services.points_redeem(
+                member=member, points=10, reference="EX-1", reason="交換", account=PointAccount(member=other)
+            )
+        entry = services.points_redeem(member=member, points=10, reference="EX-1", reason="交換", account=account)
+    assert entry.points == -10
+    assert PointAccount.objects.get(member=member).balance == 90
+    assert_ledger_ok()

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from exchange.services import exchange_cancel, exchange_place
 from ssr_points.models import Entry, PointAccount
+from ssr_points.selectors import HISTORY_PAGE_SIZE
 from ssr_points.services import points_adjust, points_grant_for_order
 from subscriptions.services import subscription_save
 from tests.factories import OrderFactory, StaffUserFactory
@@ -110,3 +111,35 @@ def test_a_new_member_sees_how_to_start(client, member):
     client.force_login(member.user)
     page = text(client.get(reverse("home")))
     assert "利用できるポイントはまだありません" in page and "定期購入を追加後、保存" in page
+
+
+def test_the_history_pages_list_every_entry_once_newest_first_with_its_lot(client, guide_member):
+    """The first page comes from a compiled query, the others from the ORM: together they are the
+    member's whole history in order, and an expiry entry's reason names its lot's grant date."""
+    staff = StaffUserFactory()
+    for i in range(HISTORY_PAGE_SIZE + 5):
+        points_adjust(member=guide_member, points=i + 1, reason=f"調整 {i}", staff_user=staff)
+    lot = guide_member.lots.order_by("pk").first()
+    Entry.objects.create(
+        member=guide_member, kind="expiry", points=-1, reason="有効期限切れ", lot=lot, created_at=timezone.now()
+    )
+    lot.remaining -= 1
+    lot.expired = 1
+    lot.save()
+    PointAccount.objects.filter(member=guide_member).update(
+        balance=PointAccount.objects.get(member=guide_member).balance - 1
+    )
+    client.force_login(guide_member.user)
+    expected = list(
+        Entry.objects.filter(member=guide_member).order_by("-created_at", "-id").values_list("pk", flat=True)
+    )
+    listed = []
+    for number in (1, 2):
+        page = client.get(reverse("home"), {"page": number}).context["page"]
+        assert page.paginator.count == len(expected)
+        listed += [entry.pk for entry in page.object_list]
+    assert listed == expected
+    first = client.get(reverse("home")).context["page"].object_list[0]
+    assert first.kind == "expiry" and first.lot == lot
+    granted = timezone.localtime(lot.granted_at).date()
+    assert f"{granted:%Y/%m/%d}" in first.member_reason() or str(granted.day) in first.member_reason()

@@ -13,6 +13,7 @@ from ssr_points.roles import roles_sync
 from ssr_points.selectors import points_available
 from ssr_points.services import points_grant_for_order
 from subscriptions import services
+from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import Market, Member, PaymentMethod, Product
 
 DEMO_PASSWORD = "ssr-demo-2026"  # noqa: S105 - demo data, printed for the newcomer
@@ -65,6 +66,7 @@ class Command(BaseCommand):
                     is_subscribable=cost is None,
                 ),
             )
+        catalogue_changed(market_id=market.pk)
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)

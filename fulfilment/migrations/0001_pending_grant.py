@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('subscriptions', '0003_member_search_indexes'),
+        ('subscriptions', '0001_initial'),  # its tables are all it needs (migrating subscriptions back leaves it)
     ]
 
     operations = [

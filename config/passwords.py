@@ -1,9 +1,9 @@
 """The project's password hasher: Argon2id at OWASP's parameters (docs/security.md).
 
-Django's own ``Argon2PasswordHasher`` defaults to m = 100 MiB and p = 8 lanes, about nine
-times the CPU of these parameters per login for the same kind of protection; PBKDF2-SHA256 at
-Django 6.1's 1,500,000 iterations costs ~16 times as much CPU and gives an attacker with GPUs
-an easier time, because it needs no memory. ``bench/login.py`` measures the three.
+Django's own ``Argon2PasswordHasher`` defaults to m = 100 MiB and p = 8 lanes, ~6 times the
+CPU of these parameters per login on our 2-CPU hosts; PBKDF2-SHA256 at Django 6.1's 1,500,000
+iterations costs ~11 times as much and gives an attacker with GPUs an easier time, because it
+needs no memory. ``bench/login.py`` measures the three (docs/performance.md).
 """
 
 from __future__ import annotations

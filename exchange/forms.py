@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.forms.utils import flatatt
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from exchange.quotes import MAX_QUANTITY
@@ -29,6 +28,19 @@ class QuantityForm(forms.Form):
         return quantity
 
 
+def _attributes(attrs: dict) -> str:
+    """Attributes as django/forms/widgets/attrs.html writes them: in order, True bare, False left out."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
 class HiddenValueInput(forms.HiddenInput):
     """A hidden input written without a widget template: the confirmation page renders two on
     every opening, and the template engine's round trip cost more than the page's query."""
@@ -37,8 +49,23 @@ class HiddenValueInput(forms.HiddenInput):
         formatted = self.format_value(value)  # None for an empty value: no value attribute, like Django's
         value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
         return format_html(
-            '<input type="hidden" name="{}"{}{}>', name, value_attribute, flatatt(self.build_attrs(self.attrs, attrs))
+            '<input type="hidden" name="{}"{}{}>',
+            name,
+            value_attribute,
+            _attributes(self.build_attrs(self.attrs, attrs)),
         )
+
+
+class AgreeCheckbox(forms.CheckboxInput):
+    """The agreement's checkbox, written without a widget template like ``HiddenValueInput``."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        if self.check_test(value):
+            attrs = {**attrs, "checked": True}
+        formatted = self.format_value(value)
+        value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
+        return format_html('<input type="checkbox" name="{}"{}{}>', name, value_attribute, _attributes(attrs))
 
 
 class ConfirmForm(forms.Form):
@@ -49,6 +76,7 @@ class ConfirmForm(forms.Form):
         max_length=64, widget=HiddenValueInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
     )
     agree = forms.BooleanField(
+        widget=AgreeCheckbox,
         label=_("I have checked the details above and agree to exchange my points."),
         error_messages={"required": _("Tick the box to agree before you save.")},
     )

@@ -136,7 +136,7 @@ def members_search(
 ) -> QuerySet:
     """The members of ``queryset`` that match ``term`` as described above.
 
-    ``number_lookups``: for a word with a digit that is not a phone number or email, each is
+    ``number_lookups``: for a word with a digit or a hyphen that is not a phone number or email, each is
     asked for the member ids the word is a number of (an exchange, an order); when one knows
     it, the word matches those members (or the member number) instead of a name."""
     queryset = queryset.alias(
@@ -177,7 +177,8 @@ def _name_orders(words: list[str]) -> list[str]:
 
 
 def _numbered(word: str, lookups: Iterable[Callable[[str], list[int]]]) -> list[int]:
-    if not any(char.isdigit() for char in word):
+    """Numbers have a digit or a hyphen (``EX-KQWRTZMP`` may have no digit at all)."""
+    if not any(char.isdigit() or char == "-" for char in word):
         return []
     return sorted({member_id for lookup in lookups for member_id in lookup(word)})
 

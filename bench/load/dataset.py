@@ -108,7 +108,7 @@ def dataset_load(*, members: int, hot: int, stdout=print) -> None:
 def sessions_create(*, hot: list[str], others: list[str], path: Path, pool: int = 1_000) -> None:
     """Signed-in sessions for the Locust users, written to ``path`` as JSON.
 
-    A login costs a password hash (Argon2id, ~50 ms of CPU a login here; bench/login.py): the
+    A login costs a password hash (Argon2id, ~60 ms of CPU a login here; bench/login.py): the
     walks measure the wizard, not the logins, so they start signed in. The
     sessions are made the way ``django.contrib.auth.login`` makes them. ``hot``: one session
     per Locust user logged in as a shared member; ``others``: a pool of random members.

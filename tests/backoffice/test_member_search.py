@@ -97,6 +97,28 @@ def test_the_exchange_number_or_order_number_the_caller_reads_out_finds_the_memb
     assert found(client, make_staff, "EX-NOTATALL1") == []
 
 
+def test_an_exchange_number_without_a_digit_finds_the_member(client, make_staff, hanako, grant_points):
+    """Exchange numbers are drawn from letters and digits: some have no digit at all."""
+    import uuid
+
+    from exchange.models import Exchange
+    from exchange.services import exchange_place
+    from subscriptions.services import subscription_save
+    from tests.factories import ProductFactory
+
+    subscription_save(member=hanako, items={ProductFactory(): 1})
+    grant_points(hanako, 100)
+    exchange = exchange_place(
+        member=hanako,
+        lines=[(ProductFactory(reward=True, point_cost=10), 1)],
+        ship_now=False,
+        idempotency_key=uuid.uuid4(),
+    )
+    Exchange.objects.filter(pk=exchange.pk).update(number="EX-KQWRTZMP")
+    assert found(client, make_staff, "EX-KQWRTZMP") == [hanako]
+    assert found(client, make_staff, "ex-kqwrtzmp") == [hanako]
+
+
 def test_a_whole_number_also_finds_it_stored_with_the_country_code(client, make_staff, hanako):
     abroad = MemberFactory(phone="+81 90-1234-5678")
     assert set(found(client, make_staff, "090-1234-5678")) == {hanako, abroad}

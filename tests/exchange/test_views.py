@@ -644,10 +644,13 @@ def test_a_cart_rebuilt_from_a_damaged_session_keeps_only_what_is_valid():
     [
         {"initial": {"idempotency_key": "1" * 32, "fingerprint": "ab" * 16}},
         {"data": {"idempotency_key": '"><script>alert(1)</script>', "fingerprint": ""}},
+        {"data": {"idempotency_key": "1" * 32, "fingerprint": "ab" * 16, "agree": "on"}},
+        {"data": {"idempotency_key": "1" * 32, "fingerprint": "ab" * 16, "agree": ""}},
     ],
 )
-def test_the_confirmations_hidden_inputs_are_djangos_without_the_template(kwargs):
-    """HiddenValueInput writes what Django's HiddenInput template writes, escaped the same way."""
+def test_the_confirmations_inputs_are_djangos_without_the_template(kwargs):
+    """HiddenValueInput and AgreeCheckbox write what Django's widget templates write, escaped the
+    same way, with the agreement's required, checked and error attributes."""
     from django import forms
 
     from exchange.forms import ConfirmForm
@@ -655,8 +658,11 @@ def test_the_confirmations_hidden_inputs_are_djangos_without_the_template(kwargs
     class Reference(forms.Form):
         idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
         fingerprint = forms.CharField(widget=forms.HiddenInput)
+        agree = forms.BooleanField()
 
     ours, django = ConfirmForm(**kwargs), Reference(**kwargs)
-    for name in ("idempotency_key", "fingerprint"):
+    if "data" in kwargs:
+        ours.is_valid(), django.is_valid()
+    for name in ("idempotency_key", "fingerprint", "agree"):
         assert str(ours[name]) == str(django[name])
     assert "<script>" not in str(ours["idempotency_key"])

@@ -4,6 +4,12 @@ WORKDIR /app
 COPY requirements.lock .
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY . .
-RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
+# Collected with the production storage (hashed names and their manifest), which is what the
+# production settings serve; the build-time secrets are random and not kept in the image.
+RUN DJANGO_PRODUCTION=1 DJANGO_ALLOWED_HOSTS=build \
+    DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+    ORDER_EVENTS_SECRET="$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    python manage.py collectstatic --noinput
 EXPOSE 8000
+ENV DJANGO_PRODUCTION=1
 CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "3"]

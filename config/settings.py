@@ -10,8 +10,11 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+
+from config.database import pool_connection_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,10 +23,41 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PRODUCTION = env.bool("DJANGO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Secrets that were ever written down in this repository (defaults, the old compose file):
+# anyone can read them, so they sign nothing outside a developer's machine.
+PUBLIC_SECRETS = frozenset(
+    {
+        "change-me-in-production",
+        "dev-only-insecure-key-do-not-use-in-production",
+        "dev-only-order-events-secret",
+    }
+)
+
+
+def secret_required(name: str, value: str, *, min_length: int) -> str:
+    """In production and whenever DEBUG is off (``DJANGO_DEBUG=0``) a secret must be set, not
+    one of the public ones, and long enough to resist guessing; the app refuses to start
+    otherwise. A developer's machine (DEBUG, the default without ``DJANGO_PRODUCTION``) and the
+    test suite run with the public defaults."""
+    if DEBUG and not PRODUCTION:
+        return value
+    if not value:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (DEBUG is off).")
+    if value in PUBLIC_SECRETS or value.startswith(("dev-only", "django-insecure")):
+        raise ImproperlyConfigured(f"{name} is a public default value: set a random secret (DEBUG is off).")
+    if len(value) < min_length or len(set(value)) < 5:
+        raise ImproperlyConfigured(f"{name} is too short or too simple: use at least {min_length} random characters.")
+    return value
+
+
 if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+    SECRET_KEY = env.str(
+        "DJANGO_SECRET_KEY", default="" if not DEBUG else "dev-only-insecure-key-do-not-use-in-production"
+    )
+# Django's own deployment check asks for 50 characters.
+SECRET_KEY = secret_required("DJANGO_SECRET_KEY", SECRET_KEY, min_length=50)
 if PRODUCTION:
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 else:
@@ -97,6 +131,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
             "timeout": 10,
+            # Every connection is checked before use; one dead: all idle ones are (config/database.py).
+            "check": pool_connection_check,
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -104,6 +140,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Serialise writers at BEGIN instead of failing mid-transaction with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection is checked before use (the pool: psycopg's check_connection on every checkout;
+# without the pool: at the start of each request), so after a failover or pg_terminate_backend
+# no request is handed a dead connection (docs/faults.md). One empty round trip per checkout.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,21 +226,55 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A queue of one's own: several stacks (the fault tests' gunicorn and worker) share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Redis as broker and result store: a request that sends a task waits at most ~2 s on a Redis
+# that is down or silent (docs/faults.md), never the 19 s of the defaults. Blocking commands
+# only (a publish): the worker's BRPOP is read by its event loop.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 2
 # The scheduled jobs (issue 4, docs/jobs.md): times are Asia/Tokyo (CELERY_TIMEZONE).
+JOBS_GRANT_SWEEP_MINUTES = env.int("JOBS_GRANT_SWEEP_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-points": {"task": "jobs.tasks.expire_points_task", "schedule": crontab(hour=0, minute=5)},
     "run-subscriptions": {"task": "jobs.tasks.run_subscriptions_task", "schedule": crontab(hour=1, minute=0)},
-    "sweep-grants": {"task": "jobs.tasks.sweep_grants_task", "schedule": crontab(hour=3, minute=30)},
+    # The outbox of the grants: every pending grant, however old (fulfilment.grants). A message
+    # not taken within the interval is dropped: the next one does the same work.
+    "sweep-grants": {
+        "task": "jobs.tasks.sweep_grants_task",
+        "schedule": crontab(minute=f"*/{JOBS_GRANT_SWEEP_MINUTES}"),
+        "options": {"expires": JOBS_GRANT_SWEEP_MINUTES * 60},
+    },
     "send-expiry-reminders": {"task": "jobs.tasks.send_expiry_reminders_task", "schedule": crontab(hour=9, minute=0)},
+    # Sessions live in PostgreSQL (cached_db): delete the expired ones.
+    "clear-sessions": {"task": "jobs.tasks.clear_sessions_task", "schedule": crontab(hour=4, minute=15)},
 }
 JOBS_REMINDER_DAYS = env.int("JOBS_REMINDER_DAYS", default=30)
-JOBS_GRANT_SWEEP_DAYS = env.int("JOBS_GRANT_SWEEP_DAYS", default=35)
-JOBS_RUNNING_STALE_AFTER = 3 * 60 * 60  # SQLite only: a "running" row older than this is a crashed run
+# The sweep leaves a grant this young to its task (sent on commit), which is likely running.
+JOBS_GRANT_SWEEP_GRACE_SECONDS = env.int("JOBS_GRANT_SWEEP_GRACE_SECONDS", default=60)
+# A running job stamps its heartbeat this often; a running row whose heartbeat is older than
+# the second figure belongs to a process that stopped (docs/jobs.md, "A dead worker").
+JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
+JOBS_HEARTBEAT_STALE_SECONDS = env.int("JOBS_HEARTBEAT_STALE_SECONDS", default=120)
+# The longest task (jobs.tasks); Redis hands an unacknowledged message to another worker after
+# the visibility timeout, so it must be longer, or a long run would be started twice.
+JOBS_TASK_TIME_LIMIT = 2 * 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = JOBS_TASK_TIME_LIMIT + 30 * 60
+# Nothing reads a task's result (the jobs record JobRuns), so none is stored, and sending a task
+# never subscribes to the result store: with Redis down that subscription retried for 19 s.
+CELERY_TASK_IGNORE_RESULT = True
+# Every task is idempotent: acknowledged when it ends, handed back when its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# After the broker refused a grant task's message, this process leaves grants to the sweep for this long.
+FULFILMENT_BROKER_BACKOFF_SECONDS = env.int("FULFILMENT_BROKER_BACKOFF_SECONDS", default=30)
 # Order events from the commerce system (order_events/): HMAC-SHA256 shared secret, clock skew.
 if PRODUCTION:
     ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET")
 else:
-    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET", default="dev-only-order-events-secret")
+    ORDER_EVENTS_SECRET = env.str("ORDER_EVENTS_SECRET", default="dev-only-order-events-secret" if DEBUG else "")
+ORDER_EVENTS_SECRET = secret_required("ORDER_EVENTS_SECRET", ORDER_EVENTS_SECRET, min_length=32)
 ORDER_EVENTS_MAX_SKEW_SECONDS = env.int("ORDER_EVENTS_MAX_SKEW_SECONDS", default=300)
 
 # The points program.
@@ -304,13 +378,21 @@ MIDDLEWARE.insert(
     "config.session_refresh.SessionRefreshMiddleware",
 )
 
-# With Redis, sessions live in the cache: no session query on the database per request.
-# Redis must not evict them early: maxmemory-policy volatile-lru or noeviction.
+# Sessions live in PostgreSQL; with Redis, a copy in the cache spares the session query on most
+# requests (cached_db). The cache degrades to "no cache" while Redis is unreachable (config/cache.py):
+# members stay signed in, log in and place exchanges, and the outage is logged (docs/faults.md).
+# Expired sessions are deleted daily (jobs.tasks.clear_sessions_task).
+SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cached_db")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.DegradingRedisCache",
             "LOCATION": env.str("CACHE_REDIS_URL", default=REDIS_URL),
+            "OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                # Copies that may be older than the database after an outage (config/cache.py).
+                "stale_prefixes": ["django.contrib.sessions.cached_db"],
+            },
         }
     }
-    SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cache")

@@ -35,5 +35,8 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     urlpatterns.append(re_path(r"^media/(?P<path>.+)$", media))
 
+# A database gone mid-request: 503, not 500 (nor 400 when it was the session's save).
+handler500 = "config.errors.server_error"
+handler400 = "config.errors.bad_request"
 # The back office's 403 is in the admin's layout and Japanese (backoffice/views.py).
 handler403 = "backoffice.views.permission_denied"

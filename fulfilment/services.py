@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from exchange.models import Exchange
 from exchange.services import exchange_mark_shipped
+from fulfilment.models import PendingGrant
+from fulfilment.tasks import order_grant_enqueue
 from ssr_points.services import points_account_lock, points_claw_back_order
-from ssr_points.tasks import points_grant_for_order_task
 from subscriptions.models import Subscription, SubscriptionOrder, SubscriptionOrderLine
 from subscriptions.services import order_create, shipment_date_next
 
@@ -30,6 +32,10 @@ def order_mark_shipped(
 ) -> SubscriptionOrder:
     """Mark an order shipped, with the bundled exchanges it carries; its points are granted
     by a task once this commits (dated when the grant is written, not ``shipped_at``).
+
+    The grant owed is recorded in the same transaction (a ``PendingGrant``: the outbox), so no
+    grant is lost whatever is down: the task's message is sent after the commit and may fail
+    (the broker down) without failing the caller, and the grant sweep delivers what is pending.
 
     ``shipped_at`` is when fulfilment says the parcel left (default: now); it is kept on the
     order and its exchanges for members and staff to read.
@@ -44,7 +50,9 @@ def order_mark_shipped(
             order.save(update_fields=["status", "shipped_at"])
             for exchange in Exchange.objects.filter(order=order, status=Exchange.Status.PLACED).order_by("pk"):
                 exchange_mark_shipped(exchange=exchange, now=shipped_at)
-            transaction.on_commit(lambda: points_grant_for_order_task.delay(order.pk))
+            PendingGrant.objects.create(member_id=order.member_id, order=order, created_at=now)
+            # robust: whatever sending raises, the caller has committed and must not fail now.
+            transaction.on_commit(partial(order_grant_enqueue, order.pk), robust=True)
     return order
 
 
@@ -66,7 +74,8 @@ def order_mark_returned(
     now: dt.datetime | None = None,
 ) -> SubscriptionOrder:
     """Mark a shipped order returned and take back the points it granted, from the member's
-    lots as they stand now (``returned_at`` is kept on the order, it moves nothing)."""
+    lots as they stand now (``returned_at`` is kept on the order, it moves nothing). A grant
+    still pending is no longer owed."""
     now = now or timezone.now()
     with transaction.atomic():
         order = SubscriptionOrder.objects.select_for_update().get(pk=order.pk)
@@ -76,6 +85,7 @@ def order_mark_returned(
             order.save(update_fields=["status", "returned_at"])
         if order.status == SubscriptionOrder.Status.RETURNED:
             points_claw_back_order(order=order, reason=reason, staff_user=staff_user, now=now)
+            PendingGrant.objects.filter(member_id=order.member_id, order_id=order.pk).delete()
     return order
 
 

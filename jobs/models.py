@@ -35,6 +35,15 @@ class JobRun(models.Model):
     cutoff = models.DateTimeField(_("cutoff"), help_text=_("The run's 'now': what was due at this instant."))
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last heartbeat"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Stamped while the run works (every 30 s, and after every batch). A running run whose "
+            "heartbeat is minutes old belongs to a process that stopped: the next run closes it."
+        ),
+    )
     lots = models.PositiveBigIntegerField(_("lots"), default=0)
     points = models.BigIntegerField(_("points"), default=0)
     members = models.PositiveBigIntegerField(_("members"), default=0)
@@ -46,6 +55,11 @@ class JobRun(models.Model):
     batches = models.PositiveIntegerField(_("batches"), default=0)
     longest_batch_ms = models.PositiveIntegerField(_("longest batch transaction (ms)"), default=0)
     error = models.TextField(_("error"), blank=True)
+    notes = models.TextField(
+        _("notes"),
+        blank=True,
+        help_text=_("What the run found when it started: a run left running by a stopped process, which it closed."),
+    )
     findings = models.JSONField(
         _("findings"),
         default=list,

@@ -5,8 +5,10 @@ Each job is a thin driver over the services that hold the rules (``ssr_points.se
 ``subscriptions.services``) and is recorded as a ``JobRun``. Only one run of a job works at
 a time: on PostgreSQL a session advisory lock (``pg_try_advisory_lock``) decides, and a run
 that finds it taken records itself as skipped and exits; the database also refuses a
-second "running" row per job (SQLite's only lock). Every job's cutoff is "now" (or the
-``now`` given), so a missed night is caught up by the next run and a rerun changes nothing.
+second "running" row per job (SQLite's only lock). A running row's heartbeat tells a live
+run from one whose process died: the next run closes the dead one as interrupted, says so
+on both rows, and works. Every job's cutoff is "now" (or the ``now`` given), so a missed
+night is caught up by the next run and a rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import threading
 import time
 import traceback
 import zlib
@@ -22,12 +25,13 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from fulfilment.grants import pending_grants_deliver, pending_grants_exist
 from fulfilment.services import subscription_order_due
 from jobs.models import ExpiryReminder, JobRun
 from ssr_points.batches import points_expire_due, points_grant_shipped_orders
@@ -41,7 +45,18 @@ logger = logging.getLogger(__name__)
 LEDGER_CHECK_FINDINGS_KEPT = 500  # violations kept on the run for the admin page; all are counted
 
 SKIPPED_MESSAGE = "Another run of this job is in progress; this run exited without doing anything."
-INTERRUPTED_MESSAGE = "The process stopped before this run finished; the next run picked up what was left."
+INTERRUPTED_MESSAGE = (
+    "The process running this job stopped before it finished (last sign of life {heartbeat}); "
+    "run {run} closed it and picked up what was left."
+)
+PICKED_UP_NOTE = (
+    "Run {run} was left running by a process that stopped (last sign of life {heartbeat}): "
+    "closed as interrupted; this run picked up what it left."
+)
+EVICTED_NOTE = (
+    "Its PostgreSQL session still held the job's lock without a sign of life since {heartbeat}: "
+    "this run ended that session (pid {pids})."
+)
 
 
 # -- one run at a time, every run recorded ------------------------------------------------------
@@ -51,40 +66,114 @@ def _lock_key(kind: str) -> int:
     return zlib.crc32(f"ssr_rewards.jobs.{kind}".encode())
 
 
+def _stale_before(now: dt.datetime) -> dt.datetime:
+    """A running row whose last heartbeat is older than this belongs to a process that is gone."""
+    return now - dt.timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS)
+
+
+def _last_sign_of_life(run: JobRun) -> dt.datetime:
+    return run.heartbeat_at or run.started_at
+
+
+def _when(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _stale_lock_holder_evicted(kind: str, key: int) -> list[int]:
+    """The job's lock is taken: if the running row's heartbeat has stopped, its process is dead
+    (or frozen) while its PostgreSQL session lingers and holds the lock — the session of a
+    process killed while it waited on a row lock, or whose host vanished, can outlive it by
+    minutes or hours. End that session so this run can work, and return its pids.
+
+    Nothing is done while the running row beats, or when there is no running row (a run that
+    is between taking the lock and recording itself, or a lock taken by hand)."""
+    running = JobRun.objects.filter(kind=kind, status=JobRun.Status.RUNNING).first()
+    if running is None or _last_sign_of_life(running) >= _stale_before(timezone.now()):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = %s "
+            "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND pid <> pg_backend_pid()",
+            [key],
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+        for pid in pids:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    if pids:
+        logger.warning(
+            "%s job: run %s has not beaten since %s; ended the PostgreSQL session(s) %s holding its lock.",
+            kind,
+            running.pk,
+            _when(_last_sign_of_life(running)),
+            pids,
+        )
+    return pids
+
+
+def _lock_try(key: int, *, wait_seconds: float = 0.0) -> bool:
+    deadline = time.monotonic() + wait_seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if cursor.fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+
 @contextmanager
-def _advisory_lock(kind: str) -> Iterator[bool]:
+def _advisory_lock(kind: str) -> Iterator[tuple[bool, list[int]]]:
     """PostgreSQL: a session-level advisory lock, held across the run's committed batches and
-    released when the run ends (or its connection dies with the process). Elsewhere: always
-    "acquired"; the one-running-row constraint is the lock."""
+    released when the run ends (or its connection dies with the process). A lock held by the
+    lingering session of a dead run (its heartbeat stopped) is taken back: that session is
+    ended. Elsewhere: always "acquired"; the one-running-row constraint is the lock.
+
+    Yields (acquired, pids of the sessions ended to get it)."""
     if connection.vendor != "postgresql":
-        yield True
+        yield True, []
         return
     key = _lock_key(kind)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = bool(cursor.fetchone()[0])
+    evicted: list[int] = []
+    acquired = _lock_try(key)
+    if not acquired:
+        evicted = _stale_lock_holder_evicted(kind, key)
+        # A terminated session releases its locks as it exits: a moment, bounded here.
+        acquired = bool(evicted) and _lock_try(key, wait_seconds=10)
     try:
-        yield acquired
+        yield acquired, evicted
     finally:
         if acquired:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool) -> JobRun:
+def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool, evicted: list[int]) -> JobRun:
+    """Record the run as running; close the runs a dead process left running, saying so on both
+    (the dead run's ``error`` names the run that picked up, that run's ``notes`` the dead one)."""
     started = timezone.now()
     if acquired:
         try:
             with transaction.atomic():
-                leftovers = JobRun.objects.filter(kind=kind, status=JobRun.Status.RUNNING)
+                leftovers = list(JobRun.objects.select_for_update().filter(kind=kind, status=JobRun.Status.RUNNING))
                 if connection.vendor != "postgresql":
-                    # No advisory lock: only a row older than the task time limit is a crashed run.
-                    leftovers = leftovers.filter(
-                        started_at__lt=started - dt.timedelta(seconds=settings.JOBS_RUNNING_STALE_AFTER)
-                    )
+                    # No advisory lock: a running row is a crashed run once its heartbeat stopped.
+                    leftovers = [run for run in leftovers if _last_sign_of_life(run) < _stale_before(started)]
                 # Under the advisory lock no other run is alive: a "running" row is a crashed one.
-                leftovers.update(status=JobRun.Status.INTERRUPTED, finished_at=started, error=INTERRUPTED_MESSAGE)
-                return JobRun.objects.create(kind=kind, cutoff=cutoff, started_at=started)
+                last_seen = {leftover.pk: _when(_last_sign_of_life(leftover)) for leftover in leftovers}
+                notes = [PICKED_UP_NOTE.format(run=pk, heartbeat=seen) for pk, seen in last_seen.items()]
+                if evicted and leftovers:
+                    pids = ", ".join(map(str, evicted))
+                    notes.append(EVICTED_NOTE.format(heartbeat=last_seen[leftovers[0].pk], pids=pids))
+                JobRun.objects.filter(pk__in=last_seen).update(status=JobRun.Status.INTERRUPTED, finished_at=started)
+                run = JobRun.objects.create(
+                    kind=kind, cutoff=cutoff, started_at=started, heartbeat_at=started, notes="\n".join(notes)
+                )
+                for pk, seen in last_seen.items():
+                    JobRun.objects.filter(pk=pk).update(error=INTERRUPTED_MESSAGE.format(heartbeat=seen, run=run.pk))
+                    logger.warning("%s job: run %s: %s", kind, run.pk, PICKED_UP_NOTE.format(run=pk, heartbeat=seen))
+                return run
         except IntegrityError:
             pass  # another run holds the "running" row
     logger.warning("%s job: %s", kind, SKIPPED_MESSAGE)
@@ -98,26 +187,60 @@ def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool) -> JobRun:
     )
 
 
+class _Heartbeat:
+    """While a run works, a thread stamps ``JobRun.heartbeat_at`` every ``JOBS_HEARTBEAT_SECONDS``
+    (on its own database connection, so a long batch or a slow mail server does not delay it).
+    When the process dies the stamps stop: the next run sees the row's heartbeat go stale."""
+
+    def __init__(self, run: JobRun):
+        self.run_id = run.pk
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"jobrun-{run.pk}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOBS_HEARTBEAT_SECONDS):
+                try:
+                    JobRun.objects.filter(pk=self.run_id, status=JobRun.Status.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    logger.warning("job run %s: heartbeat not recorded", self.run_id, exc_info=True)
+                    connection.close()  # a broken connection is replaced on the next beat
+        finally:
+            connection.close()
+
+
 def job_run(*, kind: str, cutoff: dt.datetime, work: Callable[[JobRun], None]) -> JobRun:
     """Run ``work(run)`` as the only running instance of job ``kind``, recording the run.
 
     ``work`` updates the run's counters as it goes (saved after each batch, so staff see a
-    long run progress). A failure is recorded with its traceback and raised again.
+    long run progress); a heartbeat thread stamps the row meanwhile. A failure is recorded
+    with its traceback and raised again.
     """
-    with _advisory_lock(kind) as acquired:
-        run = _run_start(kind=kind, cutoff=cutoff, acquired=acquired)
+    with _advisory_lock(kind) as (acquired, evicted):
+        run = _run_start(kind=kind, cutoff=cutoff, acquired=acquired, evicted=evicted)
         if run.status == JobRun.Status.SKIPPED:
             return run
         try:
-            work(run)
+            with _Heartbeat(run):
+                work(run)
         except BaseException as error:
             run.status = JobRun.Status.FAILED if isinstance(error, Exception) else JobRun.Status.INTERRUPTED
             run.error = "".join(traceback.format_exception(error))[-5000:]
-            run.finished_at = timezone.now()
+            run.finished_at = run.heartbeat_at = timezone.now()
             run.save()
             raise
         run.status = JobRun.Status.SUCCEEDED
-        run.finished_at = timezone.now()
+        run.finished_at = run.heartbeat_at = timezone.now()
         run.save()
         return run
 
@@ -129,7 +252,8 @@ def _batch_recorded(run: JobRun, *, lots=0, points=0, members=0, items=0, second
     run.items += items
     run.batches += 1
     run.longest_batch_ms = max(run.longest_batch_ms, round(seconds * 1000))
-    run.save(update_fields=["lots", "points", "members", "items", "batches", "longest_batch_ms"])
+    run.heartbeat_at = timezone.now()
+    run.save(update_fields=["lots", "points", "members", "items", "batches", "longest_batch_ms", "heartbeat_at"])
 
 
 # -- expiry ----------------------------------------------------------------------------------------
@@ -284,12 +408,21 @@ def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, 
 
 def grants_sweep(
     *, now: dt.datetime | None = None, days: int | None = None, batch_size: int | None = None, progress=None
-) -> JobRun:
-    """Grant every order shipped in the last ``days`` (default settings.JOBS_GRANT_SWEEP_DAYS)
-    that has no grant yet, so a lost task message loses no points. Orders whose PV earns
-    nothing leave the window after ``days`` instead of being looked at forever."""
+) -> JobRun | None:
+    """Deliver every pending grant (the outbox, ``fulfilment.grants``) owed for longer than
+    ``JOBS_GRANT_SWEEP_GRACE_SECONDS`` at ``now``, however old: a message the broker never
+    took, or a worker that died with it, loses no points.
+
+    ``days`` (by hand: ``sweep_grants --days N``) also grants the orders shipped in the last
+    ``days`` that have no grant and no pending row: orders marked shipped outside the order
+    services (SQL, an import). Beat runs the sweep every few minutes without it; a run that
+    finds nothing pending records nothing and returns ``None``, so the job list shows the
+    runs that delivered something (or failed), not one every five minutes.
+    """
     cutoff = now or timezone.now()
-    days = days if days is not None else settings.JOBS_GRANT_SWEEP_DAYS
+    before = cutoff - dt.timedelta(seconds=settings.JOBS_GRANT_SWEEP_GRACE_SECONDS)
+    if days is None and not pending_grants_exist(before=before):
+        return None
 
     def work(run: JobRun) -> None:
         def on_batch(batch) -> None:
@@ -304,9 +437,14 @@ def grants_sweep(
             if progress is not None:
                 progress(batch)
 
-        points_grant_shipped_orders(
-            shipped_from=cutoff - dt.timedelta(days=days), shipped_to=cutoff, batch_size=batch_size, progress=on_batch
-        )
+        pending_grants_deliver(before=before, batch_size=batch_size, progress=on_batch)
+        if days is not None:
+            points_grant_shipped_orders(
+                shipped_from=cutoff - dt.timedelta(days=days),
+                shipped_to=cutoff,
+                batch_size=batch_size,
+                progress=on_batch,
+            )
 
     return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work)
 

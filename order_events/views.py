@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +19,8 @@ from order_events.models import OrderEvent
 from order_events.services import event_verify, order_event_receive
 
 MAX_BODY_BYTES = 16 * 1024
+# No event nests deeper than this; far below the depth where the JSON parser would recurse out.
+MAX_DEPTH = 20
 # No event of this program happened before it existed; the order's own dates bound it further.
 OLDEST_OCCURRED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -52,9 +55,45 @@ def _occurred_at(payload: dict, *, now: dt.datetime, max_skew: int) -> dt.dateti
     return moment
 
 
-def _receive(request, kind: str) -> JsonResponse:
-    from django.conf import settings
+def _payload_parse(body: bytes) -> dict:
+    """The body as a JSON object, or a refusal. Every string in it, keys included and however
+    deep, must be storable text: PostgreSQL cannot hold a NUL byte, and an unpaired surrogate
+    (``\\ud800``) cannot be encoded; both are refused here, before any lookup or write."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError: not JSON, or a number of more than 4,300 digits; RecursionError: nesting.
+        raise EventRejected(400, "malformed_body", "The body must be a JSON object.") from None
+    if not isinstance(payload, dict):
+        raise EventRejected(400, "malformed_body", "The body must be a JSON object.")
+    pending = [(payload, "the body", 0)]
+    while pending:
+        value, where, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise EventRejected(400, "malformed_body", f"The body nests deeper than {MAX_DEPTH} levels.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _text_check(key, where=f"a field name in {where}")
+                pending.append((item, f"'{key}'", depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, where, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _text_check(value, where=where)
+    return payload
 
+
+def _text_check(value: str, *, where: str) -> None:
+    if "\x00" in value:
+        raise EventRejected(400, "invalid_text", f"{where} contains a NUL byte (\\u0000), which cannot be stored.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventRejected(
+            400, "invalid_text", f"{where} contains an unpaired surrogate, which is not text."
+        ) from None
+
+
+def _receive(request, kind: str) -> JsonResponse:
     now = timezone.now()
     try:
         if request.method != "POST":
@@ -68,12 +107,7 @@ def _receive(request, kind: str) -> JsonResponse:
             body=body,
             now=now,
         )
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise EventRejected(400, "malformed_body", "The body must be a JSON object.") from None
-        if not isinstance(payload, dict):
-            raise EventRejected(400, "malformed_body", "The body must be a JSON object.")
+        payload = _payload_parse(body)
         event, created = order_event_receive(
             event_id=_field(payload, "event_id"),
             kind=kind,

@@ -1,5 +1,6 @@
-"""The daily grant sweep: every shipped order without a grant gets exactly the grant the
-per-order service would give (set-based on PostgreSQL), once."""
+"""The grant sweep: every pending grant, and with ``days`` every order shipped in the window
+without a grant, gets exactly the grant the per-order service would give (set-based on
+PostgreSQL), once. The outbox itself: tests/fulfilment/test_grant_outbox.py."""
 
 import datetime as dt
 from decimal import Decimal
@@ -25,6 +26,7 @@ def shipped(member=None, *, at, pv="180", months=1, **kwargs):
     return OrderFactory(subscription=subscription, shipped_at=at, pv=Decimal(pv), months_subscribed=months, **kwargs)
 
 
+@pytest.mark.postgres  # the set-based batch is PostgreSQL's path
 @pytest.mark.parametrize(
     ("granted_at", "expires_at"),
     [
@@ -71,9 +73,9 @@ def test_the_sweep_grants_each_rate_once_dated_when_it_runs(db, assert_ledger_ok
 
 def test_a_second_sweep_and_the_late_task_grant_nothing_twice(db, assert_ledger_ok):
     orders = [shipped(at=NOW - dt.timedelta(days=i)) for i in range(5)]
-    first = grants_sweep(now=NOW, batch_size=2)
+    first = grants_sweep(now=NOW, days=35, batch_size=2)
     assert (first.lots, first.batches) == (5, 3)
-    assert grants_sweep(now=NOW).lots == 0
+    assert grants_sweep(now=NOW, days=35).lots == 0
     for order in orders:
         points_grant_for_order(order=order)  # the task's message arrives late
     assert Lot.objects.count() == 5 and Entry.objects.filter(kind=Entry.Kind.GRANT).count() == 5
@@ -103,7 +105,7 @@ def test_a_member_in_debt_has_the_swept_grant_repay_the_debt_first(db, assert_le
     points_claw_back_order(order=returned, now=NOW - dt.timedelta(days=40))
     assert PointAccount.objects.get(member=member).debt == 30
     order = shipped(member, at=NOW - dt.timedelta(days=1), pv="500")  # earns 50
-    run = grants_sweep(now=NOW)
+    run = grants_sweep(now=NOW, days=35)
     assert (run.lots, run.points) == (1, 50)
     account = PointAccount.objects.get(member=member)
     assert (account.debt, account.balance) == (0, 20)

@@ -58,3 +58,66 @@ def test_production_settings_are_hardened():
     result = run_manage("shell", "-c", code, **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-6:] == ["False", "True", "True", "True", "True", "True"]
+
+
+# -- secure by default (issue 10, break 11) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "ORDER_EVENTS_SECRET"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "change-me-in-production",  # the old docker-compose.yml default: anyone could sign events
+        "dev-only-order-events-secret",
+        "short-but-random-Qz81",
+        "a" * 80,
+    ],
+)
+@pytest.mark.parametrize("mode", ["production", "debug_off"])
+def test_outside_debug_the_app_refuses_a_public_short_or_simple_secret(name, value, mode):
+    env = dict(PRODUCTION_ENV, **{name: value})
+    if mode == "debug_off":
+        env.pop("DJANGO_PRODUCTION")
+        env["DJANGO_DEBUG"] = "0"
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and name in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "ORDER_EVENTS_SECRET"])
+def test_with_debug_off_the_app_refuses_to_start_without_its_secrets(missing):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key not in ("DJANGO_PRODUCTION", missing)}
+    result = run_manage("check", DJANGO_DEBUG="0", **env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_a_developer_machine_and_the_tests_start_with_nothing_set():
+    result = run_manage("shell", "-c", "from django.conf import settings as s; print(s.DEBUG, s.ORDER_EVENTS_SECRET)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["True", "dev-only-order-events-secret"]
+
+
+COMPOSE = (BASE_DIR / "docker-compose.yml").read_text()
+
+
+def test_the_compose_file_runs_every_service_with_production_settings():
+    app_block = COMPOSE.split("x-app: &app", 1)[1].split("\nservices:", 1)[0]
+    assert 'DJANGO_PRODUCTION: "1"' in app_block
+    for service in ("web", "worker", "beat"):
+        block = COMPOSE.split(f"\n  {service}:\n", 1)[1].split("\n  ", 1)[0]
+        assert "<<: *app" in block, service
+
+
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "ORDER_EVENTS_SECRET", "POSTGRES_PASSWORD", "DJANGO_ALLOWED_HOSTS"]
+)
+def test_the_compose_file_refuses_to_start_without_each_secret(name):
+    assert f"${{{name}:?" in COMPOSE  # compose stops with the message when unset or empty
+    assert f"${{{name}:-" not in COMPOSE  # and no default stands in for it
+    assert "change-me" not in COMPOSE
+
+
+def test_the_compose_file_publishes_the_web_tier_on_loopback_only():
+    published = [line.strip() for line in COMPOSE.splitlines() if line.strip().startswith("ports:")]
+    assert published == ['ports: ["127.0.0.1:8000:8000"]']

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.views import defaults
 
 from backoffice.charts import bar_chart
 from backoffice.downloads import csv_response
+from config.broker import task_send
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
@@ -131,11 +131,19 @@ def ledger_check_view(request):
     _require(request, "ssr_points.run_ledger_check")
     if request.method == "POST" and not request.POST.get("member_numbers", "").split():
         # One at a time: a start while a check runs is recorded as skipped (jobs.services.job_run).
-        transaction.on_commit(check_ledger_task.delay)
-        messages.success(
-            request,
-            _("The whole-ledger check started in the background. Its run is listed below; reload to follow it."),
-        )
+        if task_send(check_ledger_task, (), what="The whole-ledger check"):
+            messages.success(
+                request,
+                _("The whole-ledger check started in the background. Its run is listed below; reload to follow it."),
+            )
+        else:
+            messages.error(
+                request,
+                _(
+                    "The job queue cannot be reached just now, so the check did not start. "
+                    "Please try again in a few minutes."
+                ),
+            )
         return HttpResponseRedirect(reverse("admin:ledger_check"))
     runs = list(
         JobRun.objects.filter(kind=JobRun.Kind.LEDGER_CHECK).order_by("-started_at", "-id")[:LEDGER_CHECK_RUNS_SHOWN]

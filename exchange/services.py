@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from functools import partial
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -13,7 +14,7 @@ from django.utils import timezone
 from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import Quote, quote_build
-from exchange.tasks import exchange_email_task
+from exchange.tasks import exchange_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
 from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledQuery
@@ -104,7 +105,7 @@ def exchange_place(
         )
         _tax_lines_create(exchange=exchange, quote=quote)
         # The member's 受付 email, once the exchange is committed (never for a repeat above).
-        transaction.on_commit(lambda: exchange_email_task.delay(exchange.pk, "placed"))
+        transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "placed"), robust=True)
     return exchange
 
 
@@ -168,7 +169,7 @@ def exchange_cancel(
         exchange.status = Exchange.Status.CANCELLED
         exchange.cancelled_at = now
         exchange.save(update_fields=["reversal", "status", "cancelled_at"])
-        transaction.on_commit(lambda: exchange_email_task.delay(exchange.pk, "cancelled"))
+        transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "cancelled"), robust=True)
     return exchange
 
 

@@ -1,10 +1,13 @@
 import os
+import socket
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from config.broker import broker_backoff
+from config.celery import app
 from ssr_points.checks import ledger_check
 from ssr_points.roles import roles_sync
 from subscriptions.catalogue import catalogue_clear
@@ -125,3 +128,29 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@pytest.fixture
+def broker_unreachable():
+    """Tasks are sent to a broker on a port where nothing listens (not eager)."""
+    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
+
+    def producer_pools_reset():
+        # The app keeps its pools for the broker it first connected to (celery resets the same
+        # two attributes after a fork); kombu's registry keeps each URL's pool for later.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.update(broker_url=f"redis://127.0.0.1:{closed_port()}/0", task_always_eager=False)
+    producer_pools_reset()
+    broker_backoff.reset()
+    yield
+    app.conf.update(**previous)
+    producer_pools_reset()
+    broker_backoff.reset()

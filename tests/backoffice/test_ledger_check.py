@@ -67,6 +67,16 @@ def test_the_whole_ledger_check_runs_as_a_job_and_the_page_shows_its_violations(
     assert "balance = Σ entries" in body and back_office_data.member_number in body
 
 
+def test_with_the_broker_down_starting_the_check_says_so_instead_of_failing(
+    client, make_staff, back_office_data, broker_unreachable
+):
+    client.force_login(make_staff("ops"))
+    response = client.post(reverse("admin:ledger_check"), {"member_numbers": ""}, follow=True)
+    assert response.status_code == 200
+    assert "ジョブキューに接続できないため" in response.content.decode()
+    assert not JobRun.objects.exists()
+
+
 def test_the_page_says_when_the_whole_ledger_is_clean(client, make_staff, back_office_data):
     services.ledger_check_run()
     client.force_login(make_staff("cx_supervisor"))

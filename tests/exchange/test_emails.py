@@ -9,6 +9,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from config.broker import broker_backoff
 from exchange.services import exchange_cancel, exchange_place
 
 
@@ -99,3 +100,15 @@ def test_apply_now_says_it_ships_now_and_labels_the_payment_as_its_own(placed):
     body = mail.outbox[0].body
     assert "今すぐ申し込む" in body and "お支払い内容" in body
     assert "配送（税抜）: ¥1,000" in body and "合計（税込）: ¥2,640" in body
+
+
+def test_with_the_broker_down_the_received_email_goes_out_from_the_request_and_placing_succeeds(
+    placed, guide_member, broker_unreachable, assert_ledger_ok
+):
+    exchange = placed()  # the on-commit send finds no broker: the email is sent in-process
+    (message,) = mail.outbox
+    assert exchange.number in message.subject and message.to == [guide_member.user.email]
+    assert broker_backoff.active()
+    placed()  # a second exchange within the back-off: no connection attempt, the email all the same
+    assert len(mail.outbox) == 2
+    assert_ledger_ok()

@@ -15,6 +15,12 @@ Against Django's own floor, measured in the same walks (bench/floor.py): F0 is
 printed as a multiple of F1, which carries over to other hardware better than milliseconds;
 targets: the walk ≤ 12 × F1, placing ≤ 3 × F1, every other page ≤ 1.6 × F1. On a shared
 machine take the lowest of a few runs; docs/performance.md says how the figures were used.
+
+Tasks go to the Redis broker of ``BENCH_REDIS_URL`` as in production: placing pays for handing
+the 受付 email to the broker, a worker renders and sends it. The queued messages are purged
+afterwards and the email's CPU is measured on its own (``exchange_email_send`` on the walks'
+exchanges) and printed apart from the walk. ``--eager-tasks`` runs the task inside the
+request instead (what happens when the broker is unreachable, config/broker.py).
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ def parse_args():
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the measured walks to FILE")
     parser.add_argument("--no-prepare", action="store_true", help="client-side binding, no prepared statements")
+    parser.add_argument(
+        "--eager-tasks", action="store_true", help="run Celery tasks (the placed email) inside the request"
+    )
     return parser.parse_args()
 
 
@@ -70,7 +79,7 @@ def main() -> None:
             "DATABASE_PREPARE_THRESHOLD": "" if args.no_prepare else "5",
             "DJANGO_DEBUG": "0",
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "CELERY_TASK_ALWAYS_EAGER": "1",
+            "CELERY_TASK_ALWAYS_EAGER": "1" if args.eager_tasks else "0",
             "LOG_LEVEL": "WARNING",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
         }
@@ -147,6 +156,9 @@ def main() -> None:
     for session_key in sessions[:warm]:  # templates compiled, statements prepared
         walk(session_key)
     cpu.clear()
+    from exchange.models import Exchange
+
+    exchanges_before = Exchange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -160,6 +172,7 @@ def main() -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     database = cpu_seconds([backend]) - database_before
+    email_cpu = email_measure(exchanges_before, eager=args.eager_tasks)
 
     print(f"{args.walks} walks, {'client-side binding' if args.no_prepare else 'prepared statements'}")
     f1 = cpu["F1"]
@@ -179,6 +192,33 @@ def main() -> None:
         f"  (target ≤ {TARGET_WALK} × F1: {'met' if walk / f1 <= TARGET_WALK else 'missed'})"
     )
     print(f"  {'PostgreSQL backend':24} {database / args.walks * 1000:6.2f} ms of CPU per walk (and F0, F1)")
+    if email_cpu is not None:
+        print(
+            f"  {'placed email (worker)':24} {email_cpu / args.walks * 1000:6.2f} ms of CPU per exchange"
+            f"  {email_cpu / f1:5.2f} × F1  (not in the walk: a worker's)"
+        )
+
+
+def email_measure(exchanges_after: int, *, eager: bool) -> float | None:
+    """Purge the emails the walks queued and measure what sending them costs a worker, or None
+    when the tasks ran inside the requests (``--eager-tasks``: already in placing's figure)."""
+    if eager:
+        return None
+    from django.core import mail
+    from django.test import override_settings
+
+    from config.celery import app
+    from exchange.emails import exchange_email_send
+    from exchange.models import Exchange
+
+    app.control.purge()
+    ids = list(Exchange.objects.filter(pk__gt=exchanges_after).order_by("pk").values_list("pk", flat=True))
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        mail.outbox = []
+        started = time.process_time()
+        for exchange_id in ids:
+            exchange_email_send(exchange_id=exchange_id, kind="placed")
+        return time.process_time() - started
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from ssr_points.selectors import points_spendable
 from subscriptions.catalogue import catalogue_products
 from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
+from subscriptions.selectors import SUBSCRIPTION_COLUMNS
 
 POINTS_PER_FEE_UNIT = 100
 
@@ -190,7 +192,7 @@ def _active_items(member_id: int) -> QuerySet:
     return (
         SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
         .order_by("pk")
-        .values_list("pk", "subscription_id", "product_id", "quantity")
+        .values_list("pk", "product_id", "quantity", *(f"subscription__{column}" for column in SUBSCRIPTION_COLUMNS))
     )
 
 
@@ -200,8 +202,9 @@ _ACTIVE_ITEMS = CompiledQuery(_active_items, member_id=PLACEHOLDER_ID)
 
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     """The items of the member's active subscription (product and quantity; the products from
-    the process's catalogue, subscriptions/catalogue.py), in one query of two columns;
-    ``NoActiveSubscription`` when there is none or it has no items.
+    the process's catalogue, subscriptions/catalogue.py) with their subscription (the quote
+    shows its next shipment date), in one query; ``NoActiveSubscription`` when there is none
+    or it has no items.
 
     Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
     an exchange loads the member afresh and reads them inside its transaction, so it always quotes against
@@ -210,16 +213,17 @@ def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     items = getattr(member, "_active_subscription_items", None)
     if items is None:
         rows = _ACTIVE_ITEMS.rows(member_id=member.pk)
-        products = catalogue_products(member.market, [product_id for _, _, product_id, _ in rows])
+        products = catalogue_products(member.market, [row[1] for row in rows])
+        subscription = Subscription.from_db(DEFAULT_DB_ALIAS, SUBSCRIPTION_COLUMNS, rows[0][3:]) if rows else None
         items = [
             SubscriptionItem(
                 pk=pk,
                 member_id=member.pk,
-                subscription_id=subscription_id,
+                subscription=subscription,
                 product=products.get(product_id) or Product.objects.get(pk=product_id),  # another market's
                 quantity=quantity,
             )
-            for pk, subscription_id, product_id, quantity in rows
+            for pk, product_id, quantity, *_ in rows
         ]
     if not items:
         raise NoActiveSubscription()

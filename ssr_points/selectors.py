@@ -232,8 +232,10 @@ class EntriesHistory:
         return rows[0][0] if rows else 0
 
     def __getitem__(self, index: slice) -> list[Entry]:
-        if not self.show and index.start == 0 and index.stop == HISTORY_PAGE_SIZE:
-            return [self._entry(row) for row in _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)]
+        # The first page: ``Paginator`` asks for [0:20], or [0:count] for a shorter history.
+        if not self.show and index.start == 0 and index.stop is not None and index.stop <= HISTORY_PAGE_SIZE:
+            rows = _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)[: index.stop] if index.stop else []
+            return [self._entry(row) for row in rows]
         return list(entries_history(member=self.member, show=self.show).select_related("lot")[index])
 
     @staticmethod

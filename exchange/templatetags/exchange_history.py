@@ -2,36 +2,73 @@
 entries of a page (redemptions and their reversals), for the member's points history.
 
 A template tag so that the history page of the ledger app below shows them without importing
-the exchange app (docs/apps.md). One query for the whole page, none when it has no exchange.
+the exchange app (docs/apps.md). One query for the whole page, none when it has no exchange;
+compiled once per process (subscriptions/compiled_queries.py) with a page's worth of exchange
+numbers, the unused ones repeating the first.
 """
 
+from __future__ import annotations
+
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django import template
+from django.utils.translation import get_language
 
 from exchange.models import ExchangeLine
+from ssr_points.selectors import HISTORY_PAGE_SIZE
+from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 
 register = template.Library()
 
 EXCHANGE_KINDS = ("redemption", "reversal")
 
 
+@dataclass(frozen=True)
+class HistoryLine:
+    """One reward line of an exchange, as the history shows it: 「product × quantity」."""
+
+    product_name: str
+    quantity: int
+
+
+def _history_lines(member_id: int, **numbers: str):
+    return (
+        ExchangeLine.objects.filter(
+            member_id=member_id, exchange__member_id=member_id, exchange__number__in=list(numbers.values())
+        )
+        .order_by("exchange_id", "product__sku")
+        .values_list("exchange__number", "product__name_ja", "product__name_en", "quantity")
+    )
+
+
+_NUMBER_SLOTS = [f"number_{i}" for i in range(HISTORY_PAGE_SIZE)]
+_HISTORY_LINES = CompiledQuery(
+    _history_lines,
+    member_id=PLACEHOLDER_ID,
+    **{slot: f"{PLACEHOLDER_KEY}-{i}" for i, slot in enumerate(_NUMBER_SLOTS)},
+)
+
+
+def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[HistoryLine]]:
+    """The reward lines of the member's exchanges ``numbers``, by exchange number."""
+    by_number: dict[str, list[HistoryLine]] = defaultdict(list)
+    english = (get_language() or "ja").startswith("en")  # as Product.name
+    for start in range(0, len(numbers), len(_NUMBER_SLOTS)):
+        chunk = numbers[start : start + len(_NUMBER_SLOTS)]
+        chunk += [chunk[0]] * (len(_NUMBER_SLOTS) - len(chunk))
+        rows = _HISTORY_LINES.rows(member_id=member_id, **dict(zip(_NUMBER_SLOTS, chunk, strict=True)))
+        for number, name_ja, name_en, quantity in rows:
+            by_number[number].append(HistoryLine(product_name=name_en if english else name_ja, quantity=quantity))
+    return by_number
+
+
 @register.simple_tag
 def exchange_lines_attach(entries, member) -> str:
-    """Set ``entry.exchange_lines`` (the exchange's reward lines, product loaded) on each entry."""
+    """Set ``entry.exchange_lines`` (the exchange's reward lines: product name, quantity) on each entry."""
     entries = list(entries)
-    numbers = {entry.reference for entry in entries if entry.kind in EXCHANGE_KINDS and entry.reference}
-    by_number = defaultdict(list)
-    if numbers:
-        lines = (
-            ExchangeLine.objects.filter(
-                member_id=member.pk, exchange__member_id=member.pk, exchange__number__in=numbers
-            )
-            .select_related("product", "exchange")
-            .order_by("exchange_id", "product__sku")
-        )
-        for line in lines:
-            by_number[line.exchange.number].append(line)
+    numbers = sorted({entry.reference for entry in entries if entry.kind in EXCHANGE_KINDS and entry.reference})
+    by_number = history_lines(member_id=member.pk, numbers=numbers) if numbers else {}
     for entry in entries:
         entry.exchange_lines = by_number.get(entry.reference, []) if entry.kind in EXCHANGE_KINDS else []
     return ""

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from ssr_points.display import history_rows, lot_rows
 from ssr_points.selectors import (
     HISTORY_FILTERS,
     HISTORY_PAGE_SIZE,
@@ -42,14 +43,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "member": member,
         "market": member.market,
         "available": spendable.available,
-        "lots": spendable.lots[:LOTS_SHOWN],
+        "lots": lot_rows(spendable.lots[:LOTS_SHOWN], zone=member.market.time_zone),
         "expiring_soon": points_expiring_soon(lots=spendable.lots, at=now),
         "progress": progress,
         "subscription": progress.subscription,
         "history_filter": show,
         "page_query": f"show={show}&" if show else "",
-        "page": Paginator(EntriesHistory(member=member, show=show or None), HISTORY_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        ),
     }
+    page = Paginator(EntriesHistory(member=member, show=show or None), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context["page"] = page
+    context["history"] = history_rows(page.object_list, zone=member.market.time_zone)
     return render(request, "ssr_points/home.html", context)

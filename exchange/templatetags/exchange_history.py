@@ -65,10 +65,12 @@ def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[Histo
 
 @register.simple_tag
 def exchange_lines_attach(entries, member) -> str:
-    """Set ``entry.exchange_lines`` (the exchange's reward lines: product name, quantity) on each entry."""
+    """Set ``entry.exchange_lines`` (the exchange's reward lines: product name, quantity) on each
+    entry, and ``entry.exchange_products``, the text the history shows: 「name × 1、name × 2」."""
     entries = list(entries)
     numbers = sorted({entry.reference for entry in entries if entry.kind in EXCHANGE_KINDS and entry.reference})
     by_number = history_lines(member_id=member.pk, numbers=numbers) if numbers else {}
     for entry in entries:
         entry.exchange_lines = by_number.get(entry.reference, []) if entry.kind in EXCHANGE_KINDS else []
+        entry.exchange_products = "、".join(f"{line.product_name} × {line.quantity}" for line in entry.exchange_lines)
     return ""

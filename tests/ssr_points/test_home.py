@@ -14,7 +14,7 @@ from ssr_points.batches import points_expire_due
 from ssr_points.models import Lot
 from ssr_points.selectors import earn_progress, points_expiring_soon
 from ssr_points.services import points_adjust
-from tests.factories import MemberFactory, StaffUserFactory
+from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 
 def text(response) -> str:
@@ -126,3 +126,31 @@ def test_history_filters_and_the_products_of_each_exchange(client, guide_member,
     assert sorted(kinds("used")[0]) == ["利用", "返還"]
     assert kinds("expired")[0] == ["失効"]
     assert kinds("nonsense")[0] == everything  # an unknown filter shows everything
+
+
+def test_an_exchange_of_two_products_names_both_in_the_history(client, guide_member, guide_catalogue):
+    """The history's product text is joined in Python (exchange_lines_attach): by SKU, with 「、」."""
+    other = ProductFactory(sku="RW-10", reward=True, point_cost=10, tax_rate=8)
+    exchange_place(
+        member=guide_member,
+        lines=[(guide_catalogue["reward"], 2), (other, 1)],
+        ship_now=False,
+        idempotency_key=uuid.uuid4(),
+    )
+    client.force_login(guide_member.user)
+    products = re.findall(r'class="ledger-products">([^<]+)<', client.get(reverse("home")).content.decode())
+    assert products == [f"{other.name_ja} × 1、{guide_catalogue['reward'].name_ja} × 2"]
+
+
+def test_a_short_history_lists_each_entry_dated_in_the_market_time_zone(client, guide_member):
+    """Fewer entries than a page (the compiled first page, cut to the count); an entry made at
+    00:30 in Tokyo is dated that day, and its lot is valid until the day before it expires."""
+    tokyo_half_past_midnight = dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.UTC)
+    points_adjust(
+        member=guide_member, points=3, reason="深夜の調整", staff_user=StaffUserFactory(), now=tokyo_half_past_midnight
+    )
+    client.force_login(guide_member.user)
+    page = client.get(reverse("home")).content.decode()
+    dates = re.findall(r'class="ledger-date">([^<]+)<', page)
+    assert len(dates) == 2 and "2026年4月1日" in dates
+    assert "♥ 3" in page and "2027年3月31日まで有効" in page  # the lot: expires 2027-04-01 00:00 JST

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -264,6 +264,7 @@ class OutstandingRow:
 class MonthPoints:
     month: dt.date
     points: int
+    soonest_expires_at: dt.datetime | None = None  # the month's first expiry instant (show its last valid day)
 
 
 @dataclass(frozen=True)
@@ -323,19 +324,21 @@ def report_points_expiring_by_month(
     zone = market.zone
     start = _month_start(at=at, zone=zone)
     end = _month_start(at=at, zone=zone, shift=months)
-    grouped = dict(
+    grouped = (
         Lot.objects.filter(member__market=market, expires_at__lt=end)
         .spendable(at=at)
         .annotate(month=TruncMonth("expires_at", tzinfo=zone))
         .values("month")
-        .annotate(points=Sum("remaining"))
-        .values_list("month", "points")
+        .annotate(points=Sum("remaining"), soonest=Min("expires_at"))
+        .values_list("month", "points", "soonest")
     )
-    by_month = {_as_month(month): points for month, points in grouped.items()}
-    return [
-        MonthPoints(month=(month := _month_start(at=start, zone=zone, shift=i).date()), points=by_month.get(month, 0))
-        for i in range(months)
-    ]
+    by_month = {_as_month(month): (points, soonest) for month, points, soonest in grouped}
+    rows = []
+    for i in range(months):
+        month = _month_start(at=start, zone=zone, shift=i).date()
+        points, soonest = by_month.get(month, (0, None))
+        rows.append(MonthPoints(month=month, points=points, soonest_expires_at=soonest))
+    return rows
 
 
 def report_points_movements_by_month(

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.base import ReadOnlyAdminMixin, member_link
+from backoffice.admin.base import ReadOnlyAdminMixin, expiry_fields, member_link
 from jobs.models import ExpiryReminder, JobRun
 
 
@@ -28,12 +28,16 @@ class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ExpiryReminder)
 class ExpiryReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["member_number", "expires_at", "points", "claimed_at", "sent_at"]
+    # The expiry as the last valid day in the list; the detail adds the exact instant. The date
+    # drill-down is by when the reminder went out: by the expiry it would list the instant's day.
+    list_display = ["member_number", "valid_until", "points", "claimed_at", "sent_at"]
     search_fields = ["member__member_number", "member__name", "member__user__email"]
-    list_select_related = ["member"]
-    fields = ["member_number", "expires_at", "points", "claimed_at", "sent_at"]
-    readonly_fields = ["member_number"]
-    date_hierarchy = "expires_at"
+    list_select_related = ["member__market"]
+    fields = ["member_number", "valid_until", "expiry_instant", "points", "claimed_at", "sent_at"]
+    readonly_fields = ["member_number", "valid_until", "expiry_instant"]
+    date_hierarchy = "claimed_at"
+
+    valid_until, expiry_instant = expiry_fields(lambda reminder: reminder.member.market)
 
     @admin.display(description=_("member"), ordering="member__member_number")
     def member_number(self, obj):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -319,15 +319,21 @@ def report_points_outstanding(*, at: dt.datetime | None = None) -> list[Outstand
 def report_points_expiring_by_month(
     *, market: Market, at: dt.datetime | None = None, months: int = 12
 ) -> list[MonthPoints]:
-    """Spendable points per month of their expiry (market time zone), this month and the next ``months`` − 1."""
+    """Spendable points per month of their last valid day (market time zone), this month and the
+    next ``months`` − 1: a lot that expires at 2027-01-01 00:00 is last usable on 31 December, so it
+    is December's (domain.md "How members read it"; the instant is the exclusive end)."""
     at = at or timezone.now()
     zone = market.zone
     start = _month_start(at=at, zone=zone)
     end = _month_start(at=at, zone=zone, shift=months)
+    last_valid_instant = ExpressionWrapper(
+        F("expires_at") - Value(dt.timedelta(microseconds=1)), output_field=DateTimeField()
+    )
     grouped = (
-        Lot.objects.filter(member__market=market, expires_at__lt=end)
+        # Last valid day before ``end`` ⇔ expires at or before ``end``; spendable ⇒ after ``start``.
+        Lot.objects.filter(member__market=market, expires_at__lte=end)
         .spendable(at=at)
-        .annotate(month=TruncMonth("expires_at", tzinfo=zone))
+        .annotate(month=TruncMonth(last_valid_instant, tzinfo=zone))
         .values("month")
         .annotate(points=Sum("remaining"), soonest=Min("expires_at"))
         .values_list("month", "points", "soonest")

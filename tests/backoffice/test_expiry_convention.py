@@ -64,9 +64,7 @@ def test_the_reminder_list_shows_the_last_valid_day_and_the_detail_adds_the_labe
     assert INSTANT_LABEL in detail and "2026-12-15 00:00 JST" in detail
 
 
-def test_the_member_page_the_allocations_and_the_report_csv_show_the_last_valid_day(
-    client, make_staff, grant_points
-):
+def test_the_member_page_the_allocations_and_the_report_csv_show_the_last_valid_day(client, make_staff, grant_points):
     """A lot still spendable today (so the member page and the report list it): it expires at
     00:00 JST on the 15th of a month one to two months ahead."""
     today = timezone.localdate(timezone.now(), TOKYO)
@@ -84,7 +82,7 @@ def test_the_member_page_the_allocations_and_the_report_csv_show_the_last_valid_
     page = client.get(reverse("admin:subscriptions_member_change", args=[member.pk])).content.decode()
     next_expiry = page.split('id="cx-next-expiry"')[1].split("</dd>")[0]
     assert until in next_expiry and raw not in next_expiry
-    assert f"title=\"{INSTANT_LABEL}：{expiry_day:%Y-%m-%d} 00:00 JST\"" in next_expiry  # the detail, labelled
+    assert f'title="{INSTANT_LABEL}：{expiry_day:%Y-%m-%d} 00:00 JST"' in next_expiry  # the detail, labelled
 
     allocations = client.get(reverse("admin:ssr_points_allocation_changelist")).content.decode()
     assert until in allocations and raw not in allocations  # the lot's name in the list

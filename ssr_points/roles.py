@@ -55,6 +55,8 @@ ROLES: dict[str, list[str]] = {
         "ssr_points.adjust_points_unlimited",
         "ssr_points.run_ledger_check",
         "jobs.view_jobrun",
+        # The grants' outbox: "my points have not arrived" (read-only, backoffice/admin/fulfilment.py).
+        "fulfilment.view_pendinggrant",
     ],
     "ops": [
         *CATALOGUE_VIEW,
@@ -68,6 +70,7 @@ ROLES: dict[str, list[str]] = {
         "ssr_points.run_ledger_check",
         "jobs.view_jobrun",
         "jobs.view_expiryreminder",
+        "fulfilment.view_pendinggrant",
     ],
     "finance": [
         *CATALOGUE_VIEW,

@@ -285,6 +285,12 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
 
 
+def _staff_name(user) -> str:
+    """A staff user as Japanese colleagues read one: family name first, then the login."""
+    full = " ".join(part for part in (user.last_name.strip(), user.first_name.strip()) if part)
+    return f"{full}（{user.get_username()}）" if full else user.get_username()
+
+
 def _cap_refusal_message(user, refusal: DailyAdditionCapReached) -> str:
     """The cap's refusal and who can make the adjustment instead, by name (ssr_points/roles.py)."""
     approvers = daily_cap_approvers(user)
@@ -292,12 +298,7 @@ def _cap_refusal_message(user, refusal: DailyAdditionCapReached) -> str:
         return (
             f"{refusal} {_('Nobody can approve it at the moment: ask an administrator to give a supervisor the role.')}"
         )
-    names = "、".join(
-        f"{approver.get_full_name()}（{approver.get_username()}）"
-        if approver.get_full_name()
-        else approver.get_username()
-        for approver in approvers
-    )
+    names = "、".join(_staff_name(approver) for approver in approvers)
     return f"{refusal} {_('Who can make it: %(names)s.') % {'names': names}}"
 
 

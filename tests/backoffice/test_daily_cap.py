@@ -178,7 +178,7 @@ def test_beyond_the_cap_the_form_names_the_supervisors_who_can_make_the_adjustme
     for step in ["preview", "confirm"]:  # said at the review, and again if the confirmation is sent anyway
         text = messages_of(adjust(client, member, 1, step=step))
         assert "この調整ができる方：" in text
-        assert "花子 佐藤（sv-hanako）" in text  # Django's get_full_name, then the login
+        assert "佐藤 花子（sv-hanako）" in text  # family name first, then the login
         assert "sv-ken" in text
         for not_an_approver in ["sv-gone", "ops-taro", "admin-root", agent.username]:
             assert not_an_approver not in text

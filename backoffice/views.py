@@ -24,6 +24,7 @@ from jobs.tasks import check_ledger_task
 from ssr_points import selectors
 from ssr_points.checks import ledger_check
 from subscriptions.models import Market, Member
+from subscriptions.templatetags.ssr_format import last_valid_day
 
 LEDGER_CHECK_SHOWN = 500
 LEDGER_CHECK_RUNS_SHOWN = 10
@@ -62,9 +63,18 @@ def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[lis
         tables["movements"] = ([], [])
         return tables
     expiring = selectors.report_points_expiring_by_month(market=market)
+    # Expiry as the last valid day (docs/admin.md): the month's soonest one (a date; ISO in the CSV).
     tables["expiring"] = (
-        [_("Month"), _("Points expiring"), _("Value")],
-        [[f"{row.month:%Y-%m}", row.points, row.points * market.point_value] for row in expiring],
+        [_("Month"), _("Points expiring"), _("Value"), _("Soonest last valid day")],
+        [
+            [
+                f"{row.month:%Y-%m}",
+                row.points,
+                row.points * market.point_value,
+                last_valid_day(row.soonest_expires_at, market.zone) if row.soonest_expires_at else "",
+            ]
+            for row in expiring
+        ],
     )
     movements = selectors.report_points_movements_by_month(market=market)
     tables["movements"] = (

@@ -2,8 +2,9 @@
 
 The cache only ever holds copies: the sessions live in PostgreSQL (``cached_db``), Redis
 spares the session query on most requests. So while Redis is down or silent a read is a
-miss (the session is read from the database), a write or delete is skipped, the outage is
-logged once, and nobody is logged out or gets a 500 (issue 10, break 9).
+miss (the session is read from the database), a write or delete is skipped, an ``incr`` finds
+no key (the password-reset counters start again), the outage is logged once, and nobody is
+logged out or gets a 500 (issue 10, break 9).
 
 - **Fast while down.** Socket timeouts bound one attempt (``OPTIONS``); after a failure the
   process does not touch Redis for ``DEGRADED_RETRY_SECONDS``, so a silent Redis costs one
@@ -152,3 +153,16 @@ class DegradingRedisCache(RedisCache):
 
     def delete_many(self, keys, version=None):
         self._call(lambda: super(DegradingRedisCache, self).delete_many(keys, version), None, writes=True)
+
+    def incr(self, key, delta=1, version=None):
+        """Unreachable: the key is missing (Django's ``ValueError``), so a counter starts again;
+        the password-reset limits are not applied while Redis is down (docs/security.md).
+        ``decr`` is ``incr`` with ``-delta``."""
+        missing = object()
+        value = self._call(lambda: super(DegradingRedisCache, self).incr(key, delta, version), missing, writes=True)
+        if value is missing:
+            raise ValueError(f"Key '{key}' not found: the cache is unreachable.")
+        return value
+
+    def clear(self):
+        return self._call(lambda: super(DegradingRedisCache, self).clear(), False, writes=True)

@@ -9,17 +9,30 @@ rolled back by PostgreSQL, nothing it wrote is kept, and it is answered 503 with
 ``Retry-After`` — a browser shows a short page, the commerce system's order events get JSON
 and send again (the event id makes that safe). Every such answer is still logged as an error
 by Django. Used when DEBUG is off (``handler500``, ``handler400``).
+
+A refusal (403) is a page a member can act on: ``handler403`` and ``CSRF_FAILURE_VIEW`` answer in
+the member layout (``templates/403.html``: Japanese, a title, what happened, the way forward);
+in the back office, the admin's own 403 (``backoffice.views.permission_denied``).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views import defaults
+
+from backoffice import views as backoffice_views
+from subscriptions.access import member_of
+from subscriptions.models import Market
+
+logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 
@@ -60,3 +73,29 @@ def bad_request(request, exception):
     if database_gone(exception):
         return unavailable(request)
     return defaults.bad_request(request, exception)
+
+
+def _market_of(request) -> Market | None:
+    """The signed-in member's market (its Customer Experience phone), else the first market."""
+    user = getattr(request, "user", None)
+    member = member_of(user) if user is not None and user.is_authenticated else None
+    return member.market if member is not None else Market.objects.order_by("pk").first()
+
+
+def _refused(request, *, csrf: bool) -> HttpResponse:
+    if request.path.startswith(reverse("admin:index")):
+        return backoffice_views.permission_denied(request)
+    return render(request, "403.html", {"csrf": csrf, "market": _market_of(request)}, status=403)
+
+
+def permission_denied(request, exception=None):
+    """``handler403``: the back office's page in admin, the member site's elsewhere."""
+    return _refused(request, csrf=False)
+
+
+def csrf_failure(request, reason: str = ""):
+    """``CSRF_FAILURE_VIEW``: a form the server will not accept (sent from a page open since
+    before a login or a session expiry, or without the cookie). Nothing was changed; the page
+    says so and how to go on. The reason goes to the log, not to the page."""
+    logger.warning("CSRF refused %s %s: %s", request.method, request.path, reason)
+    return _refused(request, csrf=True)

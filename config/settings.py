@@ -63,6 +63,8 @@ if PRODUCTION:
 else:
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form gets a page in the member layout (or the admin's), in Japanese (config/errors.py).
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 INSTALLED_APPS = [
     # First, so that its templates (backoffice/templates/admin/…) override the admin's own.
@@ -126,11 +128,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
     prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(prepare_threshold) if prepare_threshold else None
+    # A database that accepts connections and never answers (a hung server, dropped packets)
+    # must not hold a connection attempt for ever (libpq's default): the pool has few workers
+    # to reconnect with (tests/faults/test_database_down.py, docs/faults.md).
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            # How long a request waits for a connection before it is answered 503.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
             # Every connection is checked before use; one dead: all idle ones are (config/database.py).
             "check": pool_connection_check,
         }

@@ -38,5 +38,5 @@ if settings.SERVE_MEDIA:
 # A database gone mid-request: 503, not 500 (nor 400 when it was the session's save).
 handler500 = "config.errors.server_error"
 handler400 = "config.errors.bad_request"
-# The back office's 403 is in the admin's layout and Japanese (backoffice/views.py).
-handler403 = "backoffice.views.permission_denied"
+# A 403 is Japanese: in the admin's layout in the back office, the member layout elsewhere (config/errors.py).
+handler403 = "config.errors.permission_denied"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member
+from subscriptions.templatetags.ssr_format import valid_until_text
 
 
 class JobRun(models.Model):
@@ -108,7 +108,9 @@ class ExpiryReminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(points)s points, expiring %(at)s") % {
+        # The last valid day (the one convention, docs/admin.md), in the default time zone: a
+        # row's name must not query its member's market; the market's own zone is in the admin.
+        return gettext("%(points)s points (%(until)s)") % {
             "points": f"{self.points:,}",
-            "at": f"{timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}",
+            "until": valid_until_text(self.expires_at),
         }

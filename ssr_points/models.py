@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member, SubscriptionOrder
+from subscriptions.templatetags.ssr_format import valid_until_text
 
 
 class PointAccount(models.Model):
@@ -115,9 +116,11 @@ class Lot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(points)s points, expiring %(at)s") % {
+        # The last valid day (the one convention, docs/admin.md), in the default time zone: a
+        # row's name must not query its member's market; the market's own zone is in the admin.
+        return gettext("%(points)s points (%(until)s)") % {
             "points": f"{self.amount:,}",
-            "at": f"{timezone.localtime(self.expires_at):%Y-%m-%d %H:%M}",
+            "until": valid_until_text(self.expires_at),
         }
 
 

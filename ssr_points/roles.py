@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
+from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 
@@ -55,6 +56,8 @@ ROLES: dict[str, list[str]] = {
         "ssr_points.adjust_points_unlimited",
         "ssr_points.run_ledger_check",
         "jobs.view_jobrun",
+        # The grants' outbox: "my points have not arrived" (read-only, backoffice/admin/fulfilment.py).
+        "fulfilment.view_pendinggrant",
     ],
     "ops": [
         *CATALOGUE_VIEW,
@@ -68,6 +71,7 @@ ROLES: dict[str, list[str]] = {
         "ssr_points.run_ledger_check",
         "jobs.view_jobrun",
         "jobs.view_expiryreminder",
+        "fulfilment.view_pendinggrant",
     ],
     "finance": [
         *CATALOGUE_VIEW,
@@ -96,6 +100,18 @@ def daily_points_added_cap(user) -> int | None:
         return None
     names = user.groups.filter(name__in=DAILY_POINTS_ADDED_CAP).values_list("name", flat=True)
     return max((DAILY_POINTS_ADDED_CAP[name] for name in names), default=0)
+
+
+def daily_cap_approvers(user) -> list:
+    """Who can add the points beyond ``user``'s daily cap: the active staff users in a role with a
+    larger cap (for an agent, the CX supervisors), or, when nobody has one, the active superusers
+    (who have no cap); never ``user``. Sorted by username, for the form's message."""
+    User = get_user_model()
+    cap = daily_points_added_cap(user)
+    larger = [name for name, role_cap in DAILY_POINTS_ADDED_CAP.items() if cap is not None and role_cap > cap]
+    staff = User.objects.filter(is_active=True, is_staff=True).exclude(pk=user.pk).order_by(User.USERNAME_FIELD)
+    approvers = list(staff.filter(groups__name__in=larger).distinct()) if larger else []
+    return approvers or list(staff.filter(is_superuser=True))
 
 
 def roles_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS) -> dict[str, "Group"]:

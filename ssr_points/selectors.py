@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -266,6 +278,7 @@ class OutstandingRow:
 class MonthPoints:
     month: dt.date
     points: int
+    soonest_expires_at: dt.datetime | None = None  # the month's first expiry instant (show its last valid day)
 
 
 @dataclass(frozen=True)
@@ -320,24 +333,32 @@ def report_points_outstanding(*, at: dt.datetime | None = None) -> list[Outstand
 def report_points_expiring_by_month(
     *, market: Market, at: dt.datetime | None = None, months: int = 12
 ) -> list[MonthPoints]:
-    """Spendable points per month of their expiry (market time zone), this month and the next ``months`` − 1."""
+    """Spendable points per month of their last valid day (market time zone), this month and the
+    next ``months`` − 1: a lot that expires at 2027-01-01 00:00 is last usable on 31 December, so it
+    is December's (domain.md "How members read it"; the instant is the exclusive end)."""
     at = at or timezone.now()
     zone = market.zone
     start = _month_start(at=at, zone=zone)
     end = _month_start(at=at, zone=zone, shift=months)
-    grouped = dict(
-        Lot.objects.filter(member__market=market, expires_at__lt=end)
-        .spendable(at=at)
-        .annotate(month=TruncMonth("expires_at", tzinfo=zone))
-        .values("month")
-        .annotate(points=Sum("remaining"))
-        .values_list("month", "points")
+    last_valid_instant = ExpressionWrapper(
+        F("expires_at") - Value(dt.timedelta(microseconds=1)), output_field=DateTimeField()
     )
-    by_month = {_as_month(month): points for month, points in grouped.items()}
-    return [
-        MonthPoints(month=(month := _month_start(at=start, zone=zone, shift=i).date()), points=by_month.get(month, 0))
-        for i in range(months)
-    ]
+    grouped = (
+        # Last valid day before ``end`` ⇔ expires at or before ``end``; spendable ⇒ after ``start``.
+        Lot.objects.filter(member__market=market, expires_at__lte=end)
+        .spendable(at=at)
+        .annotate(month=TruncMonth(last_valid_instant, tzinfo=zone))
+        .values("month")
+        .annotate(points=Sum("remaining"), soonest=Min("expires_at"))
+        .values_list("month", "points", "soonest")
+    )
+    by_month = {_as_month(month): (points, soonest) for month, points, soonest in grouped}
+    rows = []
+    for i in range(months):
+        month = _month_start(at=start, zone=zone, shift=i).date()
+        points, soonest = by_month.get(month, (0, None))
+        rows.append(MonthPoints(month=month, points=points, soonest_expires_at=soonest))
+    return rows
 
 
 def report_points_movements_by_month(

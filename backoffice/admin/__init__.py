@@ -2,6 +2,28 @@
 
 Django's autodiscovery imports this package; each module registers one area's tables."""
 
-from backoffice.admin import accounts, catalogue, exchanges, jobs, ledger, members, notes, order_events, orders
+from backoffice.admin import (
+    accounts,
+    catalogue,
+    exchanges,
+    fulfilment,
+    jobs,
+    ledger,
+    members,
+    notes,
+    order_events,
+    orders,
+)
 
-__all__ = ["accounts", "catalogue", "exchanges", "jobs", "ledger", "members", "notes", "order_events", "orders"]
+__all__ = [
+    "accounts",
+    "catalogue",
+    "exchanges",
+    "fulfilment",
+    "jobs",
+    "ledger",
+    "members",
+    "notes",
+    "order_events",
+    "orders",
+]

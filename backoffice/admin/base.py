@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from backoffice.forms import StaffReasonForm
-from subscriptions.templatetags.ssr_format import yen
+from backoffice.templatetags.backoffice_format import instant
+from subscriptions.templatetags.ssr_format import valid_until_text, yen
 
 
 class ReadOnlyAdminMixin:
@@ -112,3 +114,25 @@ def yen_field(model, field: str):
 
     show.__name__ = f"{field}_yen"
     return show
+
+
+def expiry_fields(market_of, field: str = "expires_at"):
+    """The expiry of a row in the one convention (docs/admin.md, "Japanese and yen everywhere"):
+
+    - ``valid_until``: the last day the points can be used, 「2026年12月14日まで有効」, for lists
+      and detail pages alike, sortable by the expiry;
+    - ``expiry_instant``: the exact instant (``2026-12-15 00:00 JST``), labelled as the instant of
+      expiry, for detail pages only.
+
+    ``market_of(obj)`` gives the row's market, whose time zone the day is read in.
+    """
+
+    @admin.display(description=_lazy("Valid until"), ordering=field)
+    def valid_until(self, obj):
+        return valid_until_text(getattr(obj, field), market_of(obj).zone)
+
+    @admin.display(description=_lazy("Instant of expiry (unusable from then)"))
+    def expiry_instant(self, obj):
+        return instant(getattr(obj, field), market_of(obj).time_zone)
+
+    return valid_until, expiry_instant

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, expiry_fields
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from subscriptions.models import SubscriptionOrder
 
@@ -27,10 +27,15 @@ class PointAccountAdmin(LedgerReadOnlyAdmin):
 
 @admin.register(Lot)
 class LotAdmin(LedgerReadOnlyAdmin):
-    list_display = ["id", "member", "order", "amount", "remaining", "expired", "granted_at", "expires_at"]
+    # The expiry as the last valid day in the list; the detail adds the exact instant (docs/admin.md).
+    list_display = ["id", "member", "order", "amount", "remaining", "expired", "granted_at", "valid_until"]
+    fields = ["member", "order", "amount", "remaining", "expired", "granted_at", "valid_until", "expiry_instant"]
+    readonly_fields = ["valid_until", "expiry_instant"]
     search_fields = ["=member__member_number"]
-    list_select_related = ["member", "order"]
+    list_select_related = ["member__market", "order"]
     raw_id_fields = ["member", "order"]
+
+    valid_until, expiry_instant = expiry_fields(lambda lot: lot.member.market)
 
     def get_search_results(self, request, queryset, search_term):
         """A member number, or an order number: the order's lot is found by (member, order), the

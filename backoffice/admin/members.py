@@ -32,7 +32,7 @@ from backoffice.services import ContactNoteRefused, contact_note_add
 from exchange.models import Exchange
 from ssr_points.exceptions import DailyAdditionCapReached, PointsError
 from ssr_points.models import Entry, Lot
-from ssr_points.roles import daily_points_added_cap
+from ssr_points.roles import daily_cap_approvers, daily_points_added_cap
 from ssr_points.selectors import points_available
 from ssr_points.services import points_added_by_staff_today, points_adjust_by_staff
 from subscriptions.models import (
@@ -239,10 +239,8 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
             if "confirm" not in request.POST and cap is not None and points > 0 and added_today + points > cap:
                 # Said at the review already; the service refuses it again at the confirmation.
-                messages.error(
-                    request,
-                    str(DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added_today:,}", requested=f"{points:,}")),
-                )
+                refusal = DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added_today:,}", requested=f"{points:,}")
+                messages.error(request, _cap_refusal_message(request.user, refusal))
             elif "confirm" in request.POST:
                 key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
                 repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
@@ -250,6 +248,8 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
                     entry = points_adjust_by_staff(
                         member=member, points=points, reason=reason, staff_user=request.user, idempotency_key=key
                     )
+                except DailyAdditionCapReached as error:
+                    messages.error(request, _cap_refusal_message(request.user, error))
                 except PointsError as error:
                     messages.error(request, str(error))
                 else:
@@ -283,6 +283,23 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "added_today": added_today,
         }
         return TemplateResponse(request, "admin/subscriptions/member/adjust_points.html", context)
+
+
+def _staff_name(user) -> str:
+    """A staff user as Japanese colleagues read one: family name first, then the login."""
+    full = " ".join(part for part in (user.last_name.strip(), user.first_name.strip()) if part)
+    return f"{full}（{user.get_username()}）" if full else user.get_username()
+
+
+def _cap_refusal_message(user, refusal: DailyAdditionCapReached) -> str:
+    """The cap's refusal and who can make the adjustment instead, by name (ssr_points/roles.py)."""
+    approvers = daily_cap_approvers(user)
+    if not approvers:
+        return (
+            f"{refusal} {_('Nobody can approve it at the moment: ask an administrator to give a supervisor the role.')}"
+        )
+    names = "、".join(_staff_name(approver) for approver in approvers)
+    return f"{refusal} {_('Who can make it: %(names)s.') % {'names': names}}"
 
 
 NUMBER_MATCHES_MAX = 20

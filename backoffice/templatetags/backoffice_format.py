@@ -1,37 +1,21 @@
 """How the back office writes dates and amounts for people (Japanese conventions, docs/admin.md).
 
-``valid_until`` is the member pages' expiry convention: the last day the points can be used. A
-lot that expires at 2026-12-15 00:00 JST is 「2026年12月14日まで有効」. The exact instant stays in
-the admin's detail (a title on the same element, the lot's own page). Issue 11 adds one shared
-filter for the member pages; until it lands this one serves the back office, and the two should
-become one.
+Expiry dates follow the member pages' one convention (``subscriptions.templatetags.ssr_format``:
+``valid_until`` / ``last_valid_day``): the last day the points can be used, a lot that expires at
+2026-12-15 00:00 JST is 「2026年12月14日まで有効」. Lists, the member page, the report and the CSVs
+show that; only the admin's detail pages add the exact instant (``instant``), labelled as the
+instant of expiry.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import zoneinfo
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 register = template.Library()
-
-
-def last_valid_day(expires_at: dt.datetime, zone: str | None = None) -> dt.date:
-    """The last local day before the expiry instant (``zone``: the market's, default Asia/Tokyo)."""
-    local = timezone.localtime(expires_at, zoneinfo.ZoneInfo(zone) if zone else None)
-    return (local - dt.timedelta(microseconds=1)).date()
-
-
-@register.filter
-def valid_until(expires_at, zone: str | None = None) -> str:
-    """2026-12-15 00:00 JST → 「2026年12月14日まで有効」."""
-    if not expires_at:
-        return ""
-    return _("valid until %(date)s") % {"date": date_format(last_valid_day(expires_at, zone), "DATE_FORMAT")}
 
 
 @register.filter

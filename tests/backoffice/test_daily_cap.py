@@ -150,3 +150,44 @@ def test_two_additions_at_once_cannot_both_slip_under_the_cap(roles, assert_ledg
     assert sorted(outcomes) == ["added", "refused"]
     assert sum(added(member) for member in members) == DAILY_POINTS_ADDED_CAP["cx_agent"]
     assert_ledger_ok()
+
+
+def test_beyond_the_cap_the_form_names_the_supervisors_who_can_make_the_adjustment(
+    client, make_staff, roles, assert_ledger_ok
+):
+    """Not just "ask a supervisor": the active staff users in a role with a larger cap, by name;
+    nobody inactive, nobody without the role, never the agent themself."""
+    from tests.factories import StaffUserFactory
+
+    agent = make_staff("cx_agent")
+    hanako = StaffUserFactory(username="sv-hanako", first_name="花子", last_name="佐藤")
+    hanako.groups.add(roles["cx_supervisor"])
+    ken = StaffUserFactory(username="sv-ken")
+    ken.groups.add(roles["cx_supervisor"])
+    gone = StaffUserFactory(username="sv-gone", is_active=False)
+    gone.groups.add(roles["cx_supervisor"])
+    ops = make_staff("ops")
+    ops.username = "ops-taro"
+    ops.save()
+    StaffUserFactory(username="admin-root", is_superuser=True)
+
+    client.force_login(agent)
+    member = MemberFactory()
+    for _ in range(3):
+        adjust(client, member, 1000)
+    for step in ["preview", "confirm"]:  # said at the review, and again if the confirmation is sent anyway
+        text = messages_of(adjust(client, member, 1, step=step))
+        assert "この調整ができる方：" in text
+        assert "佐藤 花子（sv-hanako）" in text  # family name first, then the login
+        assert "sv-ken" in text
+        for not_an_approver in ["sv-gone", "ops-taro", "admin-root", agent.username]:
+            assert not_an_approver not in text
+    assert added(member) == 3000
+
+    # A supervisor at their own cap: nobody has a larger role, so the superusers are named.
+    supervisor = make_staff("cx_supervisor")
+    client.force_login(supervisor)
+    adjust(client, member, DAILY_POINTS_ADDED_CAP["cx_supervisor"])
+    text = messages_of(adjust(client, member, 1, step="preview"))
+    assert "admin-root" in text and "sv-hanako" not in text
+    assert_ledger_ok()

@@ -29,10 +29,11 @@ from django.urls import reverse
 
 from backoffice.models import ContactNote
 from exchange.services import exchange_place, exchange_request_create
+from fulfilment.models import PendingGrant
 from jobs.models import JobRun
 from ssr_points.services import points_adjust
 from subscriptions.services import subscription_save
-from tests.factories import MarketFactory, MemberFactory, ProductFactory
+from tests.factories import MarketFactory, MemberFactory, OrderFactory, ProductFactory
 
 ALLOWED = re.compile(
     r"""
@@ -114,6 +115,8 @@ def every_kind_of_row(japan, make_staff, catalogue):
     exchange_request_create(member=member, message="交換したい")
     ContactNote.objects.create(member=member, staff_user=agent, text="電話あり")
     JobRun.objects.create(kind=JobRun.Kind.EXPIRY, cutoff=exchange.created_at, started_at=exchange.created_at)
+    order = OrderFactory(subscription=member.subscriptions.get())
+    PendingGrant.objects.create(member=member, order=order, created_at=order.shipped_at)  # the grants' outbox
     ProductFactory(reward=True, point_cost=10)
     return member
 

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.models import ContactNote
-from backoffice.templatetags.backoffice_format import valid_until
 from exchange.services import exchange_place, exchange_request_create
 from ssr_points.models import Entry, Lot, PointAccount
 from ssr_points.services import lot_expires_at, points_adjust
 from subscriptions.services import subscription_save
+from subscriptions.templatetags.ssr_format import valid_until
 from tests.factories import MemberFactory, StaffUserFactory
 
 

@@ -107,3 +107,37 @@ def test_chart_axis_quarters_are_whole_numbers():
         labels = [int(label.text.replace(",", "")) for label in chart.y_labels]
         assert labels[-1] >= top and all(labels[-1] * i // 4 == labels[i] for i in range(5)), labels
         assert max(bar.height for bar in chart.bars) <= chart.plot_bottom
+
+
+def test_points_expiring_are_counted_in_the_month_of_their_last_valid_day(db, grant_points):
+    """A lot that expires at 2027-01-01 00:00 JST is last usable on 31 December 2026: December's.
+    So is the window's edge: at 2027-11-01 00:00 the last valid day is 31 October, the 12th month."""
+    import zoneinfo
+
+    tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
+    member = MemberFactory()
+
+    def lot_granted_on(day: dt.date, points: int):
+        lot = grant_points(member, points, at=dt.datetime.combine(day, dt.time(10), tzinfo=tokyo))
+        assert lot.expires_at == dt.datetime(day.year + 1, day.month, day.day, tzinfo=tokyo)
+        return lot
+
+    lot_granted_on(dt.date(2025, 12, 1), 1)  # expires 2026-12-01 00:00 → valid until 30 Nov: November
+    lot_granted_on(dt.date(2025, 12, 2), 2)  # → 1 Dec: December
+    lot_granted_on(dt.date(2026, 1, 1), 4)  # expires 2027-01-01 00:00 → 31 Dec: December
+    lot_granted_on(dt.date(2026, 1, 2), 8)  # → 1 Jan 2027: January
+    lot_granted_on(dt.date(2026, 11, 1), 16)  # expires 2027-11-01 00:00 → 31 Oct 2027: the 12th month
+    lot_granted_on(dt.date(2026, 11, 2), 32)  # → 1 Nov 2027: beyond the 12 months
+
+    rows = selectors.report_points_expiring_by_month(
+        market=member.market, at=dt.datetime(2026, 11, 15, 12, tzinfo=tokyo)
+    )
+    by_month = {f"{row.month:%Y-%m}": row for row in rows}
+    assert [f"{row.month:%Y-%m}" for row in rows][::11] == ["2026-11", "2027-10"]
+    assert {month: row.points for month, row in by_month.items() if row.points} == {
+        "2026-11": 1,
+        "2026-12": 2 + 4,
+        "2027-01": 8,
+        "2027-10": 16,
+    }
+    assert by_month["2026-12"].soonest_expires_at == dt.datetime(2026, 12, 2, tzinfo=tokyo)

@@ -327,3 +327,26 @@ def test_every_email_preview_is_axe_clean(phone, db):
         page.wait_for_url(f"**/email-previews/{slug}/html/")
         shoot(page, f"email-preview-{slug}-html")
         check_page(page)
+
+
+# -- a refused form (403) -----------------------------------------------------------------------
+
+
+@PHONES
+def test_a_refused_form_is_a_japanese_page_in_the_site_with_the_way_forward(phone, demo_member, viewport):
+    """The CSRF cookie is gone (cleared, or a page from before a login): the form is refused with
+    the member layout's 403 (config/errors.py), axe clean, and the member goes on from there."""
+    page = phone(viewport)
+    log_in(page, demo_member)
+    page.context.clear_cookies(name="csrftoken")
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert page.title().startswith("もう一度お試しください")
+    text = read(page)
+    assert "お手続きを受け付けられませんでした" in text and "何も変更されていません" in text
+    assert "Forbidden" not in page.content()
+    check_page(page)
+    shoot(page, f"403-refused-form-{size(viewport)}")
+    page.get_by_role("link", name="定期購入特典に戻る").click()
+    page.wait_for_url(page.base_url + "/")

@@ -7,6 +7,7 @@ never stopped. After each test the whole ledger is checked."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from order_events.services import event_signature
 from ssr_points.checks import ledger_check
 from tests.faults.proxy import TcpProxy
 
@@ -231,3 +233,28 @@ def app_sessions(app_name: str) -> list[int]:
             [app_name],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# A client's patience with one request: far below the 19 s a shipped event hung before the
+# outbox, above one socket timeout and the pool's wait for a connection in these tests.
+REQUEST_TIMEOUT = 12
+
+
+def shipped_event(base: str, order) -> tuple[requests.Response, float]:
+    """The commerce system's signed ``order-shipped`` event for ``order``; (answer, seconds)."""
+    body = json.dumps(
+        {"event_id": f"evt-{order.number}", "member_number": order.member.member_number, "order_number": order.number}
+    ).encode()
+    timestamp = str(int(time.time()))
+    started = time.monotonic()
+    response = requests.post(
+        f"{base}/api/events/order-shipped/",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-SSR-Timestamp": timestamp,
+            "X-SSR-Signature": event_signature(secret=ORDER_EVENTS_SECRET, timestamp=timestamp, body=body),
+        },
+        timeout=REQUEST_TIMEOUT,
+    )
+    return response, time.monotonic() - started

@@ -6,54 +6,28 @@ Before: the event answered 500 after 19 s (the result store's reconnection attem
 order committed as shipped and no grant task; the sweep looked back 35 days only.
 """
 
-import json
-import time
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
 from fulfilment.models import PendingGrant
 from fulfilment.tasks import order_grant_task
 from jobs.tasks import sweep_grants_task
-from order_events.services import event_signature
 from ssr_points.models import Entry, Lot, PointAccount
 from subscriptions.models import SubscriptionOrder
 from tests.factories import CreatedOrderFactory
 from tests.faults.conftest import (
-    ORDER_EVENTS_SECRET,
     access_log_statuses,
     celery_worker,
     gunicorn,
     redis_proxy,
     redis_url,
+    shipped_event,
     wait_for,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-# The client's patience: far below the 19 s the request hung before, above one socket timeout.
-REQUEST_TIMEOUT = 12
-
-
-def shipped_event(base: str, order) -> tuple[requests.Response, float]:
-    body = json.dumps(
-        {"event_id": f"evt-{order.number}", "member_number": order.member.member_number, "order_number": order.number}
-    ).encode()
-    timestamp = str(int(time.time()))
-    started = time.monotonic()
-    response = requests.post(
-        f"{base}/api/events/order-shipped/",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-SSR-Timestamp": timestamp,
-            "X-SSR-Signature": event_signature(secret=ORDER_EVENTS_SECRET, timestamp=timestamp, body=body),
-        },
-        timeout=REQUEST_TIMEOUT,
-    )
-    return response, time.monotonic() - started
 
 
 def grants(order) -> tuple[int, int]:

@@ -125,3 +125,22 @@ def test_the_reset_form_refuses_nothing_odd_with_a_500(client, db):
         response = client.post(reverse("password_reset"), {"email": typed})
         assert response.status_code in (200, 302, 400)
         assert "<script>alert" not in response.content.decode()
+
+
+def test_with_the_cache_unreachable_a_reset_is_still_answered_and_sent(
+    client, db, settings, django_capture_on_commit_callbacks
+):
+    """The limits count in Redis; while it is unreachable the reset works without them (the
+    outage is logged by config/cache.py), not a 500."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.DegradingRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1: refused at once
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    member = MemberFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ask(client, member.member_number)
+    assert response.status_code == 302 and response.url == reverse("password_reset_done")
+    assert [m.to for m in mail.outbox] == [[member.user.email]]

@@ -22,7 +22,7 @@ from django import template
 from django.template.base import Node, NodeList, TemplateSyntaxError
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import get_script_prefix
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -45,7 +45,7 @@ class FragmentNode(Node):
         )
         html = self.rendered.get(key)
         if html is None:
-            html = mark_safe(self.nodelist.render(context))
+            html = self.nodelist.render(context)  # a SafeString
             if len(self.rendered) < FRAGMENT_KEYS:
                 self.rendered[key] = html
         return html

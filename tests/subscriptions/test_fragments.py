@@ -6,7 +6,9 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.urls import set_script_prefix
 from django.utils import translation
 
-ENGINE = Engine(libraries={"i18n": "django.templatetags.i18n", "ssr_fragments": "subscriptions.templatetags.ssr_fragments"})
+ENGINE = Engine(
+    libraries={"i18n": "django.templatetags.i18n", "ssr_fragments": "subscriptions.templatetags.ssr_fragments"}
+)
 
 STEPS = (
     "{% load i18n ssr_fragments %}{% fragment step %}"

@@ -357,6 +357,7 @@ def confirm_page(
     context = {
         "step": 4,
         "quote": quote,
+        "key": key,  # the hidden inputs are written in the template, not through BoundField widgets
         "form": form,
         "error": error,
         "refusal": points_refusal(quote),
@@ -371,7 +372,15 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
     exchange = get_object_or_404(
         exchanges_with_next_shipment(Exchange.objects), member_id=request.member.pk, number=number
     )
-    context = {"step": 5, "exchange": exchange, "shipment": exchange_bundled_shipment(exchange=exchange)}
+    shipment = exchange_bundled_shipment(exchange=exchange)
+    # Plain values, not ``shipment.…`` in the template: a lookup on None costs the engine an
+    # exception per attribute (docs/performance.md, "The wizard's static fragments").
+    context = {
+        "step": 5,
+        "exchange": exchange,
+        "shipment_date": shipment.shipment_date if shipment else None,
+        "cancel_day": shipment.cancel_last_day if shipment else None,
+    }
     return render(request, "exchange/done.html", context)
 
 

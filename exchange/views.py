@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from exchange.selectors import (
     exchange_points_return,
     exchange_requests_recent,
     exchanges_with_next_shipment,
+    placed_exchange,
 )
 from exchange.services import exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
@@ -369,10 +370,10 @@ def confirm_page(
 def done(request: HttpRequest, number: str) -> HttpResponse:
     """お疲れ様でした 製品到着をお待ちください — with the exchange number and, for a bundled
     exchange, the shipment date and the last day it can be cancelled."""
-    exchange = get_object_or_404(
-        exchanges_with_next_shipment(Exchange.objects), member_id=request.member.pk, number=number
-    )
-    shipment = exchange_bundled_shipment(exchange=exchange)
+    exchange = placed_exchange(member_id=request.member.pk, number=number)
+    if exchange is None:
+        raise Http404
+    shipment = exchange.shipment
     # Plain values, not ``shipment.…`` in the template: a lookup on None costs the engine an
     # exception per attribute (docs/performance.md, "The wizard's static fragments").
     context = {

@@ -11,7 +11,8 @@ from PIL import Image
 
 from exchange.models import Exchange
 from tests.exchange.test_views import add_to_cart, confirm, figure, open_confirmation, text
-from tests.factories import ProductFactory
+from subscriptions.models import SubscriptionOrder
+from tests.factories import OrderFactory, ProductFactory
 
 
 @pytest.fixture
@@ -51,6 +52,23 @@ def test_bundle_confirmation_and_done_show_the_next_shipment_and_the_cancel_cut_
     done = guide_client.get(confirm(guide_client, open_confirmation(guide_client)).url)
     assert figure(done, "next-shipment") == long(shipment)
     assert figure(done, "cancel-until") == long(cut_off)
+
+
+def test_done_shows_the_date_of_the_order_an_exchange_was_packed_with_and_no_cut_off(
+    guide_client, guide_member, guide_catalogue
+):
+    add_to_cart(guide_client, guide_catalogue["reward"])
+    done_url = confirm(guide_client, open_confirmation(guide_client)).url
+    order = OrderFactory(
+        subscription=guide_member.subscriptions.get(),
+        status=SubscriptionOrder.Status.CREATED,
+        shipment_date=dt.date(2031, 5, 7),
+        shipped_at=None,
+    )
+    Exchange.objects.update(order=order)
+    done = guide_client.get(done_url)
+    assert figure(done, "next-shipment") == long(dt.date(2031, 5, 7))
+    assert 'data-figure="cancel-until"' not in done.content.decode()
 
 
 def test_apply_now_shows_no_bundled_shipment(guide_client, guide_catalogue):

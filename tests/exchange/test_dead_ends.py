@@ -10,8 +10,8 @@ from django.urls import reverse
 from PIL import Image
 
 from exchange.models import Exchange
-from tests.exchange.test_views import add_to_cart, confirm, figure, open_confirmation, text
 from subscriptions.models import SubscriptionOrder
+from tests.exchange.test_views import add_to_cart, confirm, figure, open_confirmation, text
 from tests.factories import OrderFactory, ProductFactory
 
 

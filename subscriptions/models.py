@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -215,6 +216,13 @@ class Product(models.Model):
     @property
     def description(self) -> str:
         return self.description_en if (get_language() or "ja").startswith("en") else self.description_ja
+
+    @cached_property
+    def thumbnail_url(self) -> str:
+        """The thumbnail's URL, "" without one. Kept on the instance: the products of the
+        per-process catalogue (subscriptions/catalogue.py) ask the storage once, not on every page
+        that shows them (``FieldFile.url`` cost more than the rest of ``_product_thumb.html``)."""
+        return self.image_thumbnail.url if self.image_thumbnail else ""
 
     @property
     def image_alt(self) -> str:

@@ -12,22 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from exchange.quotes import MAX_QUANTITY
 
 
-class QuantityForm(forms.Form):
-    range_message = _("Choose a quantity between 1 and %(maximum)s.")
-
-    quantity = forms.IntegerField(
-        label=_("Quantity"),
-        error_messages={"required": _("Enter a quantity."), "invalid": _("Enter the quantity as a whole number.")},
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY, "class": "qty"}),
-    )
-
-    def clean_quantity(self) -> int:
-        quantity = self.cleaned_data["quantity"]
-        if not 1 <= quantity <= MAX_QUANTITY:
-            raise forms.ValidationError(self.range_message, code="range", params={"maximum": MAX_QUANTITY})
-        return quantity
-
-
 def _attributes(attrs: dict) -> str:
     """Attributes as django/forms/widgets/attrs.html writes them: in order, True bare, False left out."""
     return format_html_join(
@@ -41,19 +25,45 @@ def _attributes(attrs: dict) -> str:
     )
 
 
-class HiddenValueInput(forms.HiddenInput):
-    """A hidden input written without a widget template: the confirmation page renders two on
-    every opening, and the template engine's round trip cost more than the page's query."""
+class _InputWithoutTemplate:
+    """``render`` of an ``<input>`` written without a widget template, byte for byte as
+    django/forms/widgets/input.html: the template engine's round trip cost more than the page's
+    query (docs/performance.md)."""
 
     def render(self, name, value, attrs=None, renderer=None):
         formatted = self.format_value(value)  # None for an empty value: no value attribute, like Django's
         value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
         return format_html(
-            '<input type="hidden" name="{}"{}{}>',
+            '<input type="{}" name="{}"{}{}>',
+            self.input_type,
             name,
             value_attribute,
             _attributes(self.build_attrs(self.attrs, attrs)),
         )
+
+
+class HiddenValueInput(_InputWithoutTemplate, forms.HiddenInput):
+    """A hidden input written without a widget template."""
+
+
+class QuantityInput(_InputWithoutTemplate, forms.NumberInput):
+    """The quantity step's number input, written without a widget template."""
+
+
+class QuantityForm(forms.Form):
+    range_message = _("Choose a quantity between 1 and %(maximum)s.")
+
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
+        error_messages={"required": _("Enter a quantity."), "invalid": _("Enter the quantity as a whole number.")},
+        widget=QuantityInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY, "class": "qty"}),
+    )
+
+    def clean_quantity(self) -> int:
+        quantity = self.cleaned_data["quantity"]
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise forms.ValidationError(self.range_message, code="range", params={"maximum": MAX_QUANTITY})
+        return quantity
 
 
 class AgreeCheckbox(forms.CheckboxInput):

@@ -685,3 +685,34 @@ def test_the_confirmations_inputs_are_djangos_without_the_template(kwargs):
     for name in ("idempotency_key", "fingerprint", "agree"):
         assert str(ours[name]) == str(django[name])
     assert "<script>" not in str(ours["idempotency_key"])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": {"quantity": 1}},
+        {"data": {"quantity": "3"}},
+        {"data": {"quantity": "abc"}},
+        {"data": {"quantity": ""}},
+        {"data": {"quantity": '"><script>alert(1)</script>'}},
+        {"data": {}},
+    ],
+)
+def test_the_quantity_input_is_djangos_without_the_template(kwargs):
+    """QuantityInput writes what Django's number widget template writes, with its attributes,
+    the value as typed (escaped) and the error attributes."""
+    from django import forms
+
+    from exchange.forms import QuantityForm
+    from exchange.quotes import MAX_QUANTITY
+
+    class Reference(forms.Form):
+        quantity = forms.IntegerField(
+            widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY, "class": "qty"})
+        )
+
+    ours, django = QuantityForm(**kwargs), Reference(**kwargs)
+    if "data" in kwargs:
+        ours.is_valid(), django.is_valid()
+    assert str(ours["quantity"]) == str(django["quantity"])
+    assert "<script>" not in str(ours["quantity"])

@@ -37,13 +37,36 @@ def test_a_fragment_is_rendered_per_value_it_names():
         assert template.render(Context({"step": 1})) == '<li aria-current="step">Product</li>'
 
 
-def test_a_fragment_keeps_the_first_rendering_for_its_key():
-    """What the block reads beyond its named values is not part of the key: the rule the
-    docstring states, shown here so that nobody puts a member's data in one."""
-    template = ENGINE.from_string("{% load ssr_fragments %}{% fragment %}{{ name }}{% endfragment %}")
+@pytest.mark.parametrize(
+    "block",
+    [
+        "{{ name }}",  # a member's data would be kept and shown to the next member
+        "{{ 1|add:points }}",
+        "{% if name %}x{% endif %}",  # a condition on a value the key does not hold
+        "{% if step == 1 %}{{ name }}{% endif %}",
+        "{% url 'exchange:detail' number %}",
+        "{% translate message %}",
+        "{% blocktranslate %}Hello {{ name }}{% endblocktranslate %}",
+        "{% for line in lines %}x{% endfor %}",
+        "{% include 'base.html' %}",
+        "{% csrf_token %}",
+    ],
+)
+def test_a_fragment_that_could_read_more_than_it_names_is_refused_when_parsed(block):
+    with pytest.raises(TemplateSyntaxError, match="fragment"):
+        ENGINE.from_string(f"{{% load i18n ssr_fragments %}}{{% fragment step %}}{block}{{% endfragment %}}")
+
+
+def test_a_fragment_tests_the_values_it_names_and_prints_constants():
+    template = ENGINE.from_string(
+        "{% load i18n ssr_fragments %}{% fragment cart.ship_now refusal|yesno %}"
+        "{% if cart.ship_now %}now{% elif not refusal %}{% translate 'Continue' %}{% endif %}{{ 1 }}"
+        "{% endfragment %}"
+    )
     with translation.override("en"):
-        assert template.render(Context({"name": "Aiko"})) == "Aiko"
-        assert template.render(Context({"name": "Ben"})) == "Aiko"
+        assert template.render(Context({"cart": {"ship_now": True}, "refusal": ""})) == "now1"
+        assert template.render(Context({"cart": {"ship_now": False}, "refusal": ""})) == "Continue1"
+        assert template.render(Context({"cart": {"ship_now": False}, "refusal": "too few points"})) == "1"
 
 
 def test_a_fragment_is_rendered_per_script_prefix():
@@ -58,6 +81,3 @@ def test_a_fragment_is_rendered_per_script_prefix():
         set_script_prefix("/")
 
 
-def test_a_fragment_refuses_the_csrf_token():
-    with pytest.raises(TemplateSyntaxError, match="csrf_token"):
-        ENGINE.from_string("{% load ssr_fragments %}{% fragment %}{% csrf_token %}{% endfragment %}")

@@ -79,5 +79,3 @@ def test_a_fragment_is_rendered_per_script_prefix():
         assert len(template.nodelist[1].rendered) == 2
     finally:
         set_script_prefix("/")
-
-

@@ -82,6 +82,10 @@ def _check_reason(reason: str | None) -> str:
 # -- locking and the moves every service shares ---------------------------------------------
 
 
+def _column(model, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
 ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
 
 
@@ -104,6 +108,26 @@ def _account_for_update(member_id: int) -> PointAccount:
     except IntegrityError:
         pass  # created meanwhile by a concurrent writer
     return PointAccount.objects.select_for_update().get(member_id=member_id)
+
+
+_ACCOUNT_BALANCE_SQL = "UPDATE {table} SET {balance} = %s, {updated_at} = %s WHERE {pk} = %s".format(
+    table=PointAccount._meta.db_table,
+    balance=_column(PointAccount, "balance"),
+    updated_at=_column(PointAccount, "updated_at"),
+    pk=PointAccount._meta.pk.column,
+)
+
+
+def _account_balance_save(account: PointAccount) -> None:
+    """``account.save(update_fields=["balance", "updated_at"])`` as one fixed statement: the
+    same columns and values (``updated_at`` is ``auto_now``: the time of the save)."""
+    account.updated_at = timezone.now()
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACCOUNT_BALANCE_SQL,
+            [account.balance, connection.ops.adapt_datetimefield_value(account.updated_at), account.pk],
+        )
 
 
 def points_account_lock(*, member: Member) -> PointAccount:
@@ -161,10 +185,45 @@ def _take_fifo(lots: Sequence[Lot], points: int) -> dict[Lot, int]:
     return taken
 
 
+# The lots' new ``remaining`` and the allocations that explain them, in one set-based statement
+# with the same text for any number of lots (so PostgreSQL keeps it prepared): the ORM's
+# ``bulk_update`` builds a CASE WHEN per lot and ``bulk_create`` a model per row, in Python, on
+# every redemption (docs/performance.md). It writes what they wrote: the values come from Python.
+_LOTS_AND_ALLOCATIONS_SQL = (
+    "WITH moves AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m(lot_id, remaining, points)), "
+    "updated AS (UPDATE {lot} SET {remaining} = moves.remaining FROM moves WHERE {lot}.{lot_pk} = moves.lot_id) "
+    "INSERT INTO {allocation} ({a_member}, {a_entry}, {a_lot}, {a_points}) "
+    "SELECT %s, %s, moves.lot_id, moves.points FROM moves"
+).format(
+    lot=Lot._meta.db_table,
+    remaining=_column(Lot, "remaining"),
+    lot_pk=Lot._meta.pk.column,
+    allocation=Allocation._meta.db_table,
+    a_member=_column(Allocation, "member"),
+    a_entry=_column(Allocation, "entry"),
+    a_lot=_column(Allocation, "lot"),
+    a_points=_column(Allocation, "points"),
+)
+
+
 def _record_allocations(*, entry: Entry, moves: dict[Lot, int]) -> None:
     """Persist lot changes and the allocation rows that explain them (+ taken, − given back)."""
     moves = {lot: points for lot, points in moves.items() if points}
     if not moves:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _LOTS_AND_ALLOCATIONS_SQL,
+                [
+                    [lot.pk for lot in moves],
+                    [lot.remaining for lot in moves],
+                    list(moves.values()),
+                    entry.member_id,
+                    entry.pk,
+                ],
+            )
         return
     Lot.objects.bulk_update(list(moves), ["remaining"])
     Allocation.objects.bulk_create(
@@ -339,7 +398,7 @@ def points_redeem(
         )
         _record_allocations(entry=entry, moves=_take_fifo(lots, points))
         account.balance -= points
-        account.save(update_fields=["balance", "updated_at"])
+        _account_balance_save(account)
         return entry
 
 

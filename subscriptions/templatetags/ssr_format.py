@@ -43,7 +43,10 @@ def signed(amount) -> str:
 @register.filter
 def pv(value, places: int = 0) -> str:
     """PV with ``places`` decimals: ``180`` or ``180.00`` (the guide's bundle line)."""
-    if value is None or value == "":
+    # Not ``value == ""``: a Decimal compared with a str asks the numbers ABCs (``isinstance``
+    # against numbers.Rational, …) each time, most of this filter's cost on the bundle and the
+    # confirmation (docs/performance.md).
+    if value is None or (isinstance(value, str) and not value):
         return ""
     value = Decimal(value)
     return f"{value:,.{int(places)}f}"

@@ -92,30 +92,76 @@ def exchange_place(
             created_at=now,
             **exchange_figures(quote),
         )
-        ExchangeLine.objects.bulk_create(
-            ExchangeLine(
-                member=member,
-                exchange=exchange,
-                product=line.product,
-                quantity=line.quantity,
-                unit_points=line.product.point_cost,
-                tax_rate=line.product.tax_rate,
-            )
-            for line in quote.reward_lines
-        )
-        _tax_lines_create(exchange=exchange, quote=quote)
+        _lines_create(exchange=exchange, quote=quote)
         # The member's 受付 email, once the exchange is committed (never for a repeat above).
         transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "placed"), robust=True)
     return exchange
 
 
-def _tax_lines_create(*, exchange: Exchange, quote: Quote) -> list[ExchangeTaxLine]:
-    """Record the quote's tax per rate with the exchange (the qualified invoice's breakdown).
+def _columns(model, *names: str) -> str:
+    return ", ".join(model._meta.get_field(name).column for name in names)
 
-    The lines must add up to the exchange's tax and total; if they did not, the transaction is
-    rolled back rather than an invoice recorded that contradicts itself.
+
+_LINE_COLUMNS = ("member", "exchange", "product", "quantity", "unit_points", "tax_rate")
+_TAX_LINE_COLUMNS = ("member", "exchange", "rate", "amount_incl_tax", "tax")
+
+# The exchange's reward lines and tax lines in one set-based statement whose text is the same for
+# any number of lines (PostgreSQL keeps it prepared): ``bulk_create`` built a model and its
+# INSERT per call in Python (docs/performance.md). The rows and values are those it wrote.
+_LINE_TABLE, _TAX_LINE_TABLE = ExchangeLine._meta.db_table, ExchangeTaxLine._meta.db_table
+_LINES_SQL = (
+    f"WITH reward_lines AS (INSERT INTO {_LINE_TABLE} ({_columns(ExchangeLine, *_LINE_COLUMNS)}) "
+    "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])) "
+    f"INSERT INTO {_TAX_LINE_TABLE} ({_columns(ExchangeTaxLine, *_TAX_LINE_COLUMNS)}) "
+    "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])"
+)
+
+
+def _lines_create(*, exchange: Exchange, quote: Quote) -> None:
+    """Record the exchange's reward lines and the quote's tax per rate (the qualified invoice's
+    breakdown).
+
+    The tax lines must add up to the exchange's tax and total; if they did not, the transaction
+    is rolled back rather than an invoice recorded that contradicts itself.
     """
-    tax_lines = [
+    tax_lines = quote.tax_lines
+    if sum(line.tax for line in tax_lines) != exchange.tax:
+        raise ValueError(f"exchange {exchange.number}: the tax by rate does not add up to the tax {exchange.tax}")
+    if sum(line.amount_incl_tax for line in tax_lines) != exchange.total:
+        raise ValueError(f"exchange {exchange.number}: the amounts by rate do not add up to the total {exchange.total}")
+    lines = quote.reward_lines
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _LINES_SQL,
+                [
+                    exchange.member_id,
+                    exchange.pk,
+                    [line.product.pk for line in lines],
+                    [line.quantity for line in lines],
+                    [line.product.point_cost for line in lines],
+                    [line.product.tax_rate for line in lines],
+                    exchange.member_id,
+                    exchange.pk,
+                    [line.rate for line in tax_lines],
+                    [line.amount_incl_tax for line in tax_lines],
+                    [line.tax for line in tax_lines],
+                ],
+            )
+        return
+    ExchangeLine.objects.bulk_create(
+        ExchangeLine(
+            member_id=exchange.member_id,
+            exchange=exchange,
+            product=line.product,
+            quantity=line.quantity,
+            unit_points=line.product.point_cost,
+            tax_rate=line.product.tax_rate,
+        )
+        for line in lines
+    )
+    ExchangeTaxLine.objects.bulk_create(
         ExchangeTaxLine(
             member_id=exchange.member_id,
             exchange=exchange,
@@ -123,13 +169,8 @@ def _tax_lines_create(*, exchange: Exchange, quote: Quote) -> list[ExchangeTaxLi
             amount_incl_tax=line.amount_incl_tax,
             tax=line.tax,
         )
-        for line in quote.tax_lines
-    ]
-    if sum(line.tax for line in tax_lines) != exchange.tax:
-        raise ValueError(f"exchange {exchange.number}: the tax by rate does not add up to the tax {exchange.tax}")
-    if sum(line.amount_incl_tax for line in tax_lines) != exchange.total:
-        raise ValueError(f"exchange {exchange.number}: the amounts by rate do not add up to the total {exchange.total}")
-    return ExchangeTaxLine.objects.bulk_create(tax_lines)
+        for line in tax_lines
+    )
 
 
 def exchange_figures(quote: Quote) -> dict:

@@ -17,7 +17,7 @@ from exchange.quotes import Quote, quote_build
 from exchange.tasks import exchange_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
-from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledQuery
+from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledInsert, CompiledQuery
 from subscriptions.models import Member
 from subscriptions.selectors import member_with_market
 
@@ -34,6 +34,7 @@ def _exchange_with_key(member_id: int, key: uuid.UUID) -> QuerySet:
 
 # Every placing runs it: compiled once per process (subscriptions/compiled_queries.py).
 _EXCHANGE_WITH_KEY = CompiledQuery(_exchange_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_UUID)
+_EXCHANGE_INSERT = CompiledInsert(Exchange)
 
 
 def exchange_place(
@@ -82,15 +83,17 @@ def exchange_place(
             now=now,
             account=account,
         )
-        exchange = Exchange.objects.create(
-            member=member,
-            number=number,
-            ship_now=ship_now,
-            idempotency_key=idempotency_key,
-            redemption=redemption,
-            placed_by=staff_user,
-            created_at=now,
-            **exchange_figures(quote),
+        exchange = _EXCHANGE_INSERT.save(
+            Exchange(
+                member=member,
+                number=number,
+                ship_now=ship_now,
+                idempotency_key=idempotency_key,
+                redemption=redemption,
+                placed_by=staff_user,
+                created_at=now,
+                **exchange_figures(quote),
+            )
         )
         _lines_create(exchange=exchange, quote=quote)
         # The member's 受付 email, once the exchange is committed (never for a repeat above).

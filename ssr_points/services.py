@@ -38,7 +38,13 @@ from ssr_points.exceptions import (
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from ssr_points.roles import daily_points_added_cap
 from ssr_points.selectors import LOT_COLUMNS
-from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
+from subscriptions.compiled_queries import (
+    PLACEHOLDER_AT,
+    PLACEHOLDER_ID,
+    PLACEHOLDER_KEY,
+    CompiledInsert,
+    CompiledQuery,
+)
 from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
@@ -152,6 +158,10 @@ def _entry_with_key(member_id: int, key: str) -> QuerySet:
 # Every placed exchange runs them: compiled once per process (subscriptions/compiled_queries.py).
 _LOTS_FOR_UPDATE = CompiledQuery(_lots_for_update, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
 _ENTRY_WITH_KEY = CompiledQuery(_entry_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_KEY)
+
+
+# A redemption's entry, written by every placed exchange (subscriptions/compiled_queries.py).
+_ENTRY_INSERT = CompiledInsert(Entry)
 
 
 def _entry_of_request(member_id: int, key: str) -> Entry | None:
@@ -386,15 +396,17 @@ def points_redeem(
         available = sum(lot.remaining for lot in lots)
         if points > available:
             raise InsufficientPoints(requested=points, available=available)
-        entry = Entry.objects.create(
-            member_id=member.pk,
-            kind=Entry.Kind.REDEMPTION,
-            points=-points,
-            created_at=now,
-            reason=reason,
-            reference=reference,
-            idempotency_key=idempotency_key,
-            staff_user=staff_user,
+        entry = _ENTRY_INSERT.save(
+            Entry(
+                member_id=member.pk,
+                kind=Entry.Kind.REDEMPTION,
+                points=-points,
+                created_at=now,
+                reason=reason,
+                reference=reference,
+                idempotency_key=idempotency_key,
+                staff_user=staff_user,
+            )
         )
         _record_allocations(entry=entry, moves=_take_fifo(lots, points))
         account.balance -= points

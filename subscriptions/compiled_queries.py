@@ -85,3 +85,55 @@ def _adapt(connection, value):
     if isinstance(value, uuid.UUID) and not connection.features.has_native_uuid_field:
         return value.hex  # what UUIDField.get_db_prep_value sends
     return value
+
+
+class CompiledInsert:
+    """``Model.objects.create(...)`` for a row every placing writes, as one INSERT … RETURNING
+    whose text is built once per process.
+
+    ``save(obj)`` writes a new, unsaved instance the way ``Model.save()`` inserts it: the same
+    columns, each value from the field's ``pre_save`` (defaults, ``auto_now_add``) and
+    ``get_db_prep_save``, the primary key read back. What it leaves out is the model save's
+    machinery around the INSERT (signals, which this project does not use, and the query
+    building). A database that cannot return the key from an INSERT gets ``obj.save()``.
+    """
+
+    def __init__(self, model):
+        self._model = model
+        self._compiled: tuple | None = None
+
+    def save(self, obj):
+        if obj.pk is not None or not obj._state.adding:
+            raise ValueError(f"{obj!r}: CompiledInsert writes new rows whose key the database gives")
+        connection = connections[DEFAULT_DB_ALIAS]
+        if not connection.features.can_return_columns_from_insert:
+            obj.save(force_insert=True, using=DEFAULT_DB_ALIAS)
+            return obj
+        compiled = self._compiled
+        if compiled is None or compiled[0] != connection.vendor:
+            compiled = self._compiled = self._compile(connection)
+        _vendor, sql, fields = compiled
+        obj._prepare_related_fields_for_save(operation_name="save")
+        parameters = [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            (pk,) = cursor.fetchone()
+        meta = self._model._meta
+        setattr(obj, meta.pk.attname, meta.pk.to_python(pk))
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS
+        return obj
+
+    def _compile(self, connection) -> tuple:
+        meta = self._model._meta
+        if meta.parents:
+            raise ValueError(f"{self._model.__name__}: multi-table inheritance is not supported")
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field and not field.generated]
+        quote = connection.ops.quote_name
+        sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
+            quote(meta.db_table),
+            ", ".join(quote(field.column) for field in fields),
+            ", ".join(["%s"] * len(fields)),
+            quote(meta.pk.column),
+        )
+        return connection.vendor, sql, tuple(fields)

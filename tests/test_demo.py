@@ -66,7 +66,11 @@ def test_the_demo_console_lists_every_login_and_how_to_reset_and_is_otherwise_qu
         for key, value in os.environ.items()
         if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE")
     }
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "DJANGO_MEDIA_ROOT": str(tmp_path / "media")}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "SITE_URL": "http://127.0.0.1:8765",  # what ./dev demo sets from PORT=8765
+    }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, capture_output=True)  # noqa: S603
     seeded = subprocess.run([*manage, "seed_demo"], env=env, check=True, capture_output=True, text=True)  # noqa: S603
@@ -74,6 +78,7 @@ def test_the_demo_console_lists_every_login_and_how_to_reset_and_is_otherwise_qu
     for login in ["100001", "100002", "100003", "admin", "cx-agent", "cx-supervisor", "ops", "finance"]:
         assert login in out
     assert "ssr-demo-2026" in out and "./dev demo-reset" in out
+    assert "http://127.0.0.1:8765/admin/" in out and ":8000" not in out  # the address it is served on
     assert seeded.stderr == ""  # no lockout banner, no task chatter, no warnings
     assert "Task " not in out and "AXES" not in out
     assert any((tmp_path / "media" / "products" / "thumbs").glob("*.webp"))

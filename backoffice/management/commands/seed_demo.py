@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
@@ -75,17 +76,18 @@ class Command(BaseCommand):
         # Replaying history is not news to the members: no email goes out while it runs.
         with override_settings(MAILERS=QUIET_MAILERS), transaction.atomic():
             member = self._load()
+        site = settings.SITE_URL.rstrip("/")  # ./dev demo sets it from PORT
         self.stdout.write(
             self.style.SUCCESS(
                 "\nSSR Rewards demo is ready.\n"
-                "  Member site:  http://127.0.0.1:8000/   password for every login: " + DEMO_PASSWORD + "\n"
+                f"  Member site:  {site}/   password for every login: " + DEMO_PASSWORD + "\n"
                 "    100001 (or demo@example.com)  card, subscribed, points expiring soon, history since "
                 f"{timezone.localtime(member.joined_at):%Y-%m-%d}\n"
                 "    100002 (or bank@example.com)  pays by bank transfer: the Customer Experience page\n"
                 "    100003 (or nosub@example.com) new member without a subscription\n"
-                "  Staff admin:  http://127.0.0.1:8000/admin/\n"
+                f"  Staff admin:  {site}/admin/\n"
                 "    admin (superuser), cx-agent, cx-supervisor, ops, finance\n"
-                "  Email previews: http://127.0.0.1:8000/email-previews/ (emails print in this console)\n"
+                f"  Email previews: {site}/email-previews/ (emails print in this console)\n"
                 f"  Demo member 100001 has {points_available(member=member)} points available.\n"
                 f"  Start again from scratch: {RESET_HINT}\n"
             )

@@ -14,7 +14,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views import defaults
 
 from backoffice.charts import bar_chart
 from backoffice.downloads import csv_response
@@ -190,10 +189,8 @@ def ledger_check_view(request):
 
 
 def permission_denied(request, exception=None):
-    """``handler403``: in the back office, a 403 in the admin's layout and language, with the way
-    back; elsewhere Django's own (the member site has its pages)."""
-    if not request.path.startswith(reverse("admin:index")):
-        return defaults.permission_denied(request, exception)
+    """The back office's 403, in the admin's layout and language, with the way back
+    (``config.errors`` answers the admin's paths with it, the member site's with its own page)."""
     context = {
         **admin.site.each_context(request),
         "title": _("You do not have permission to do this"),

@@ -17,7 +17,7 @@ from exchange.quotes import Quote, quote_build
 from exchange.tasks import exchange_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
-from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledInsert, CompiledQuery
+from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledInsert, CompiledQuery, columns
 from subscriptions.models import Member
 from subscriptions.selectors import member_with_market
 
@@ -101,10 +101,6 @@ def exchange_place(
     return exchange
 
 
-def _columns(model, *names: str) -> str:
-    return ", ".join(model._meta.get_field(name).column for name in names)
-
-
 _LINE_COLUMNS = ("member", "exchange", "product", "quantity", "unit_points", "tax_rate")
 _TAX_LINE_COLUMNS = ("member", "exchange", "rate", "amount_incl_tax", "tax")
 
@@ -113,9 +109,9 @@ _TAX_LINE_COLUMNS = ("member", "exchange", "rate", "amount_incl_tax", "tax")
 # INSERT per call in Python (docs/performance.md). The rows and values are those it wrote.
 _LINE_TABLE, _TAX_LINE_TABLE = ExchangeLine._meta.db_table, ExchangeTaxLine._meta.db_table
 _LINES_SQL = (
-    f"WITH reward_lines AS (INSERT INTO {_LINE_TABLE} ({_columns(ExchangeLine, *_LINE_COLUMNS)}) "
+    f"WITH reward_lines AS (INSERT INTO {_LINE_TABLE} ({columns(ExchangeLine, *_LINE_COLUMNS)}) "
     "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])) "
-    f"INSERT INTO {_TAX_LINE_TABLE} ({_columns(ExchangeTaxLine, *_TAX_LINE_COLUMNS)}) "
+    f"INSERT INTO {_TAX_LINE_TABLE} ({columns(ExchangeTaxLine, *_TAX_LINE_COLUMNS)}) "
     "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])"
 )
 

@@ -74,6 +74,4 @@ class LotRow:
 
 def lot_rows(lots: list[Lot], *, zone: zoneinfo.ZoneInfo | str) -> list[LotRow]:
     """The lots' last valid day (「…まで有効」) and points left, in the active language."""
-    if isinstance(zone, str):
-        zone = zoneinfo.ZoneInfo(zone)
     return [LotRow(valid_until=valid_until_text(lot.expires_at, zone), points=points(lot.remaining)) for lot in lots]

@@ -44,6 +44,7 @@ from subscriptions.compiled_queries import (
     PLACEHOLDER_KEY,
     CompiledInsert,
     CompiledQuery,
+    columns,
 )
 from subscriptions.models import Member, SubscriptionOrder
 
@@ -88,10 +89,6 @@ def _check_reason(reason: str | None) -> str:
 # -- locking and the moves every service shares ---------------------------------------------
 
 
-def _column(model, name: str) -> str:
-    return model._meta.get_field(name).column
-
-
 ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
 
 
@@ -118,8 +115,8 @@ def _account_for_update(member_id: int) -> PointAccount:
 
 _ACCOUNT_BALANCE_SQL = "UPDATE {table} SET {balance} = %s, {updated_at} = %s WHERE {pk} = %s".format(
     table=PointAccount._meta.db_table,
-    balance=_column(PointAccount, "balance"),
-    updated_at=_column(PointAccount, "updated_at"),
+    balance=columns(PointAccount, "balance"),
+    updated_at=columns(PointAccount, "updated_at"),
     pk=PointAccount._meta.pk.column,
 )
 
@@ -202,17 +199,14 @@ def _take_fifo(lots: Sequence[Lot], points: int) -> dict[Lot, int]:
 _LOTS_AND_ALLOCATIONS_SQL = (
     "WITH moves AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m(lot_id, remaining, points)), "
     "updated AS (UPDATE {lot} SET {remaining} = moves.remaining FROM moves WHERE {lot}.{lot_pk} = moves.lot_id) "
-    "INSERT INTO {allocation} ({a_member}, {a_entry}, {a_lot}, {a_points}) "
+    "INSERT INTO {allocation} ({allocation_columns}) "
     "SELECT %s, %s, moves.lot_id, moves.points FROM moves"
 ).format(
     lot=Lot._meta.db_table,
-    remaining=_column(Lot, "remaining"),
+    remaining=columns(Lot, "remaining"),
     lot_pk=Lot._meta.pk.column,
     allocation=Allocation._meta.db_table,
-    a_member=_column(Allocation, "member"),
-    a_entry=_column(Allocation, "entry"),
-    a_lot=_column(Allocation, "lot"),
-    a_points=_column(Allocation, "points"),
+    allocation_columns=columns(Allocation, "member", "entry", "lot", "points"),
 )
 
 

@@ -87,6 +87,12 @@ def _adapt(connection, value):
     return value
 
 
+def columns(model, *names: str) -> str:
+    """The database columns of ``model``'s fields ``names``, comma-separated, for SQL written by
+    hand next to the ORM (the placing request's set-based writes)."""
+    return ", ".join(model._meta.get_field(name).column for name in names)
+
+
 class CompiledInsert:
     """``Model.objects.create(...)`` for a row every placing writes, as one INSERT … RETURNING
     whose text is built once per process.

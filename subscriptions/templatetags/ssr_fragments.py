@@ -80,6 +80,15 @@ def _condition_variables(condition) -> Iterator[str]:
             yield from _condition_variables(side)
 
 
+# The tags a fragment may hold, each with the expressions it reads: they must be constants.
+_CONSTANTS_ONLY = {
+    VariableNode: lambda node: [node.filter_expression],
+    TranslateNode: lambda node: [node.filter_expression, node.message_context],
+    URLNode: lambda node: [node.view_name, *node.args, *node.kwargs.values()],
+    StaticNode: lambda node: [node.path],
+}
+
+
 def _refuse_what_varies(nodelist: NodeList, named: set[str]) -> None:
     """Refuse, when the template is parsed, a block that could read more than ``named``."""
     for node in nodelist:
@@ -91,13 +100,7 @@ def _refuse_what_varies(nodelist: NodeList, named: set[str]) -> None:
                     raise TemplateSyntaxError(f"{{% fragment %}} tests {sorted(unnamed)}: name them after fragment")
                 _refuse_what_varies(branch, named)
             continue
-        expressions = {
-            VariableNode: lambda n: [n.filter_expression],
-            TranslateNode: lambda n: [n.filter_expression, n.message_context],
-            URLNode: lambda n: [n.view_name, *n.args, *n.kwargs.values()],
-            StaticNode: lambda n: [n.path],
-        }
-        for kind, parts in expressions.items():
+        for kind, parts in _CONSTANTS_ONLY.items():
             if isinstance(node, kind):
                 if read := {path for part in parts(node) for path in _variables(part)}:
                     raise TemplateSyntaxError(f"{{% fragment %}} may not print or pass variables: {sorted(read)}")

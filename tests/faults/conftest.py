@@ -66,13 +66,16 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-def redis_url(port: int | None = None) -> str:
-    """settings.REDIS_URL (the tests' own Redis database), or the same through a proxy's port."""
-    if port is None:
-        return settings.REDIS_URL
-    parts = urllib.parse.urlsplit(settings.REDIS_URL)
+def through_port(url: str, port: int) -> str:
+    """``url`` (a service's, with its credentials and path) pointed at a proxy's loopback port."""
+    parts = urllib.parse.urlsplit(url)
     auth = parts.netloc.rpartition("@")[0]
     return parts._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{port}").geturl()
+
+
+def redis_url(port: int | None = None) -> str:
+    """settings.REDIS_URL (the tests' own Redis database), or the same through a proxy's port."""
+    return settings.REDIS_URL if port is None else through_port(settings.REDIS_URL, port)
 
 
 def redis_proxy() -> TcpProxy:

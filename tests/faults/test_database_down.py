@@ -11,7 +11,6 @@ wait, like a refusing one; each connection attempt gives up after ``DATABASE_CON
 
 import re
 import time
-import urllib.parse
 
 import pytest
 import requests
@@ -32,6 +31,7 @@ from tests.faults.conftest import (
     gunicorn,
     shipped_event,
     test_database_url,
+    through_port,
     wait_for,
 )
 from tests.faults.members import TIMEOUT, home_is_signed_in, ledger_matches_the_exchanges, signed_in, subscribed_member
@@ -47,12 +47,6 @@ CONNECT_TIMEOUT = 2
 def database_proxy() -> TcpProxy:
     db = connection.settings_dict
     return TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432))
-
-
-def through(proxy: TcpProxy) -> str:
-    parts = urllib.parse.urlsplit(test_database_url())
-    auth = parts.netloc.rpartition("@")[0]
-    return parts._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{proxy.port}").geturl()
 
 
 def confirmation(base: str, session: requests.Session, product_id: int) -> dict:
@@ -95,7 +89,7 @@ def test_with_the_database_unreachable_requests_are_503_nothing_is_written_and_t
     try:
         with gunicorn(
             tmp_path,
-            DATABASE_URL=through(proxy),
+            DATABASE_URL=through_port(test_database_url(), proxy.port),
             DATABASE_POOL_MIN=2,
             DATABASE_POOL_MAX=4,
             DATABASE_POOL_TIMEOUT=POOL_TIMEOUT,

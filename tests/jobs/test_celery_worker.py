@@ -23,19 +23,12 @@ from jobs.tasks import expire_points_task
 from ssr_points.models import Lot
 from ssr_points.services import points_grant_for_order
 from tests.factories import CreatedOrderFactory, OrderFactory
+from tests.faults.conftest import test_database_url
 from tests.jobs.conftest import tokyo
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    db = connection.settings_dict  # during tests NAME is the test database (test_<name>)
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def worker(tmp_path):
     queue = f"test-worker-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": test_database_url(),
         "DATABASE_POOL": "0",
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",

@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import time
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,22 +11,12 @@ from order_events.models import OrderEvent
 from order_events.services import event_signature
 from ssr_points.models import Entry, Lot, PointAccount
 from subscriptions.models import SubscriptionOrder
-from tests.factories import CreatedOrderFactory
 
 SECRET = "test-order-events-secret"
 SHIPPED = "/api/events/order-shipped/"
 RETURNED = "/api/events/order-returned/"
 
-
-@pytest.fixture(autouse=True)
-def _secret(settings):
-    settings.ORDER_EVENTS_SECRET = SECRET
-    settings.ORDER_EVENTS_MAX_SKEW_SECONDS = 300
-
-
-@pytest.fixture
-def order(db):
-    return CreatedOrderFactory(pv=Decimal("180"), created_at=timezone.now() - dt.timedelta(days=1))
+# The secret and the ``order`` fixture: tests/order_events/conftest.py.
 
 
 def body_for(order, event_id="evt-1", **extra):

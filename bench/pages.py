@@ -52,6 +52,9 @@ def parse_args():
     parser.add_argument("--load", action="store_true", help="recreate the database and load --members members")
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the measured walks to FILE")
+    parser.add_argument(
+        "--profile-page", metavar="NAME", help="with --profile: profile only the pages whose name starts with NAME"
+    )
     parser.add_argument("--no-prepare", action="store_true", help="client-side binding, no prepared statements")
     parser.add_argument(
         "--eager-tasks", action="store_true", help="run Celery tasks (the placed email) inside the request"
@@ -120,9 +123,17 @@ def main() -> None:
 
     cpu: dict[str, float] = defaultdict(float)
 
+    page_profiler = cProfile.Profile() if args.profile and args.profile_page else None
+    measuring = False
+
     def timed(name, request):
+        profiled = measuring and page_profiler is not None and name.startswith(args.profile_page)
         started = time.process_time()
+        if profiled:
+            page_profiler.enable()
         response = request()
+        if profiled:
+            page_profiler.disable()
         cpu[name] += time.process_time() - started
         return response
 
@@ -163,14 +174,16 @@ def main() -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     database_before = cpu_seconds([backend])
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile() if args.profile and not page_profiler else None
     if profiler:
         profiler.enable()
+    measuring = True
     for session_key in sessions[warm:]:
         walk(session_key)
     if profiler:
         profiler.disable()
-        profiler.dump_stats(args.profile)
+    if args.profile:
+        (profiler or page_profiler).dump_stats(args.profile)
     database = cpu_seconds([backend]) - database_before
     email_cpu = email_measure(exchanges_before, eager=args.eager_tasks)
 
@@ -213,7 +226,8 @@ def email_measure(exchanges_after: int, *, eager: bool) -> float | None:
 
     app.control.purge()
     ids = list(Exchange.objects.filter(pk__gt=exchanges_after).order_by("pk").values_list("pk", flat=True))
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    locmem = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    with override_settings(MAILERS=locmem):
         mail.outbox = []
         started = time.process_time()
         for exchange_id in ids:

@@ -16,12 +16,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member, SubscriptionOrder
-from subscriptions.templatetags.ssr_format import valid_until_text
+from subscriptions.templatetags.ssr_format import day_text, valid_until_text
 
 
 class PointAccount(models.Model):
@@ -243,7 +242,7 @@ class Entry(models.Model):
             return _("Adjustment by Customer Experience: %(note)s") % params
         if self.kind == self.Kind.EXPIRY:
             if self.lot_id is not None:
-                params["granted"] = date_format(timezone.localtime(self.lot.granted_at).date(), "DATE_FORMAT")
+                params["granted"] = day_text(timezone.localtime(self.lot.granted_at).date())
                 return _("Expired: points granted on %(granted)s, 12 months ago") % params
             return _("Expired: points granted 12 months ago")
         if not self.reference:

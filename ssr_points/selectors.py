@@ -215,40 +215,49 @@ LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
 
 
 def _history_count(member_id: int) -> QuerySet:
-    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values_list("n")
+    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values("n")
 
 
 def _history_first_page(member_id: int) -> QuerySet:
+    """The first page with the history's length beside each row: one round trip for what
+    ``Paginator`` asks first (the count) and then (the page). The count is a subquery that
+    PostgreSQL runs once (an InitPlan), from the index alone, whatever the page's rows."""
     entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
-    return entries.values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS)[:HISTORY_PAGE_SIZE]
+    total = Subquery(_history_count(member_id))
+    return entries.annotate(total=total).values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS, "total")[:HISTORY_PAGE_SIZE]
 
 
 # The home page's: compiled once per process (subscriptions/compiled_queries.py).
-_HISTORY_COUNT = CompiledQuery(_history_count, member_id=PLACEHOLDER_ID)
 _HISTORY_FIRST_PAGE = CompiledQuery(_history_first_page, member_id=PLACEHOLDER_ID)
 
 
 class EntriesHistory:
     """The member's entries, newest first, each with its lot, for ``Paginator(…, HISTORY_PAGE_SIZE)``:
-    the count and the first page (what members open) come from compiled queries, other pages
-    from ``entries_history``. An entry's ``member_reason`` reads its lot, loaded with it."""
+    the count and the first page (what members open) come from one compiled query, other pages
+    and the filters from ``entries_history``. An entry's ``member_reason`` reads its lot,
+    loaded with it."""
 
     def __init__(self, *, member: Member, show: str | None = None):
         self.member = member
         self.show = show if show in HISTORY_FILTERS else None  # a filter: ORM queries, as later pages
+        self._first_page: list[tuple] | None = None
 
     def count(self) -> int:
         if self.show:
             return entries_history(member=self.member, show=self.show).count()
-        rows = _HISTORY_COUNT.rows(member_id=self.member.pk)
-        return rows[0][0] if rows else 0
+        rows = self._first_page_rows()
+        return rows[0][-1] if rows else 0
 
     def __getitem__(self, index: slice) -> list[Entry]:
         # The first page: ``Paginator`` asks for [0:20], or [0:count] for a shorter history.
         if not self.show and index.start == 0 and index.stop is not None and index.stop <= HISTORY_PAGE_SIZE:
-            rows = _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)[: index.stop] if index.stop else []
-            return [self._entry(row) for row in rows]
+            return [self._entry(row[:-1]) for row in self._first_page_rows()[: index.stop]]
         return list(entries_history(member=self.member, show=self.show).select_related("lot")[index])
+
+    def _first_page_rows(self) -> list[tuple]:
+        if self._first_page is None:
+            self._first_page = _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)
+        return self._first_page
 
     @staticmethod
     def _entry(row: tuple) -> Entry:

@@ -154,3 +154,16 @@ def test_a_short_history_lists_each_entry_dated_in_the_market_time_zone(client, 
     dates = re.findall(r'class="ledger-date">([^<]+)<', page)
     assert len(dates) == 2 and "2026年4月1日" in dates
     assert "♥ 3" in page and "2027年3月31日まで有効" in page  # the lot: expires 2027-04-01 00:00 JST
+
+
+def test_a_staff_note_with_markup_is_shown_as_text_in_the_history(client, guide_member):
+    """Each history row is written in Python (``HistoryRow.html``): what staff typed is escaped
+    as the template escaped it, never markup."""
+    points_adjust(
+        member=guide_member, points=5, reason='<script>alert("x")</script> & 調整', staff_user=StaffUserFactory()
+    )
+    client.force_login(guide_member.user)
+    page = client.get(reverse("home")).content.decode()
+    reasons = re.findall(r'class="ledger-reason">(.*?)</span>\n', page)
+    assert any("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 調整" in reason for reason in reasons)
+    assert "<script>alert" not in page

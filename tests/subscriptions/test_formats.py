@@ -7,7 +7,7 @@ import zoneinfo
 from django.template import Context, Template
 from django.utils import translation
 
-from subscriptions.templatetags.ssr_format import last_valid_day, valid_until_text
+from subscriptions.templatetags.ssr_format import day_text, last_valid_day, valid_until_text
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
@@ -36,3 +36,19 @@ def test_members_read_it_in_their_language():
 def test_month_ends_and_leap_days():
     assert last_valid_day(dt.datetime(2029, 2, 28, tzinfo=TOKYO), TOKYO) == dt.date(2029, 2, 27)
     assert last_valid_day(dt.datetime(2027, 1, 1, tzinfo=TOKYO), TOKYO) == dt.date(2026, 12, 31)
+
+
+def test_a_day_formatted_once_per_process_is_still_read_in_each_language():
+    """``day_text`` and ``valid_until_text`` keep each text per language and day: the same
+    day asked in Japanese, English and Japanese again reads right each time."""
+    day = dt.date(2027, 3, 9)
+    expires_at = dt.datetime(2027, 3, 10, 0, 0, tzinfo=TOKYO)
+    for language, text, valid in [
+        ("ja", "2027年3月9日", "2027年3月9日まで有効"),
+        ("en", "March 9, 2027", "Valid until March 9, 2027"),
+        ("ja", "2027年3月9日", "2027年3月9日まで有効"),
+    ]:
+        with translation.override(language):
+            assert day_text(day) == text
+            assert Template("{% load ssr_format %}{{ day|long_date }}").render(Context({"day": day})) == text
+            assert valid_until_text(expires_at, TOKYO) == valid

@@ -11,6 +11,8 @@ from functools import lru_cache
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -117,3 +119,31 @@ def long_date(value) -> str:
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value).date()
     return day_text(value)
+
+
+# -- products ---------------------------------------------------------------------------------
+
+
+@register.simple_tag
+def product_thumb(product, tone=1, large=False) -> SafeString:
+    """``{% product_thumb product tone large %}``: the product's thumbnail, or its first two
+    characters on a coloured tile (``tone`` 1–4) when it has no picture; 120 px with ``large``.
+
+    Written here rather than included from a template: pages show one per product, and an
+    ``{% include %}`` with its five conditions cost more than the catalogue's own figures.
+    """
+    large_class = " thumb-large" if large else ""
+    if product.thumbnail_url:
+        size = 120 if large else 56
+        return format_html(
+            '<img class="thumb thumb-img{}" src="{}" alt="{}" width="{}" height="{}" loading="lazy" decoding="async">'
+            "\n",
+            large_class,
+            product.thumbnail_url,
+            product.image_alt,
+            size,
+            size,
+        )
+    return format_html(
+        '<span class="thumb thumb-{}{}" aria-hidden="true">{}</span>\n', tone or 1, large_class, product.name[:2]
+    )

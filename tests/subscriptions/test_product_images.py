@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template import Context, Template
 from django.utils import translation
 from PIL import Image
 
@@ -76,3 +77,35 @@ def test_alt_text_follows_the_language_and_is_empty_when_not_written(db):
     with translation.override("en"):
         assert product.image_alt == "A red box"
     assert ProductFactory(reward=True).image_alt == ""  # decorative: the name is next to it
+
+
+def test_the_thumbnail_tag_writes_the_picture_or_a_tile_with_the_name_escaped(db):
+    """``{% product_thumb %}`` (subscriptions/templatetags/ssr_format.py): the picture at 56 or 120 px
+    with the alt text of the language, or a tile of the tone with the name's first two characters."""
+
+    def thumb(product, arguments=""):
+        return Template("{% load ssr_format %}{% product_thumb product " + arguments + " %}").render(
+            Context({"product": product})
+        )
+
+    tile = ProductFactory(reward=True, name_ja="<b>ギフト", name_en="<b>Gift")
+    with translation.override("ja"):
+        assert thumb(tile) == '<span class="thumb thumb-1" aria-hidden="true">&lt;b</span>\n'
+        assert (
+            thumb(tile, "3 large=True") == '<span class="thumb thumb-3 thumb-large" aria-hidden="true">&lt;b</span>\n'
+        )
+        assert thumb(tile, "None") == '<span class="thumb thumb-1" aria-hidden="true">&lt;b</span>\n'
+    pictured = ProductFactory(reward=True, image_alt_ja="赤い箱", image_alt_en='A "red" box')
+    pictured.image.save("kit.png", ContentFile(picture()), save=False)
+    pictured.save()
+    url = pictured.image_thumbnail.url
+    with translation.override("en"):
+        assert thumb(pictured, "2") == (
+            f'<img class="thumb thumb-img" src="{url}" alt="A &quot;red&quot; box" width="56" height="56" '
+            'loading="lazy" decoding="async">\n'
+        )
+    with translation.override("ja"):
+        assert thumb(pictured, "large=True") == (
+            f'<img class="thumb thumb-img thumb-large" src="{url}" alt="赤い箱" width="120" height="120" '
+            'loading="lazy" decoding="async">\n'
+        )

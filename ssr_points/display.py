@@ -8,7 +8,7 @@ loops of up to twenty entries and twelve lots were most of the home page's cost
 ``{% timezone market.time_zone %}``, ``signed``, ``points``, ``valid_until``,
 ``Entry.member_reason``); tests/ssr_points/test_home.py reads it. Each row's markup is here too
 (``HistoryRow.html``, ``LotRow.html``): one template variable per row instead of a dozen nodes,
-escaped by ``format_html`` like the template's variables.
+escaped by ``format_html`` (subscriptions/markup.py) as the template escapes its variables.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from ssr_points.models import Entry, Lot
+from subscriptions.markup import format_html
 from subscriptions.templatetags.ssr_format import day_text, points, signed, valid_until_text
 
 

@@ -11,10 +11,11 @@ from functools import lru_cache
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from subscriptions.markup import format_html
 
 register = template.Library()
 

@@ -4,11 +4,13 @@ import datetime as dt
 import os
 import re
 import uuid
+import zoneinfo
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from backoffice.management.commands.seed_demo import DEMO_PASSWORD
 from exchange.cart import SESSION_KEY, Cart
@@ -520,6 +522,8 @@ def test_history_and_detail_show_the_exchange(guide_client, guide_member, guide_
     exchange = Exchange.objects.get()
     listing = guide_client.get(reverse("exchange:list"))
     assert exchange.number in text(listing) and "♥ 84" in text(listing) and "受付済み" in text(listing)
+    placed = timezone.localtime(exchange.created_at, zoneinfo.ZoneInfo("Asia/Tokyo")).date()
+    assert f"{exchange.number} · {placed.year}年{placed.month}月{placed.day}日 · 受付済み" in text(listing)
     detail = guide_client.get(reverse("exchange:detail", args=[exchange.number]))
     assert "× 2" in text(detail) and "このポイント交換をキャンセル" in text(detail)
 

@@ -123,11 +123,10 @@ def main() -> None:
 
     cpu: dict[str, float] = defaultdict(float)
 
-    page_profiler = cProfile.Profile() if args.profile and args.profile_page else None
-    measuring = False
+    page_profiler: cProfile.Profile | None = None  # --profile-page: set once the warm-up walks are done
 
     def timed(name, request):
-        profiled = measuring and page_profiler is not None and name.startswith(args.profile_page)
+        profiled = page_profiler is not None and name.startswith(args.profile_page)
         started = time.process_time()
         if profiled:
             page_profiler.enable()
@@ -174,16 +173,17 @@ def main() -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     database_before = cpu_seconds([backend])
-    profiler = cProfile.Profile() if args.profile and not page_profiler else None
-    if profiler:
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler and args.profile_page:
+        page_profiler = profiler  # timed() turns it on for the pages named
+    elif profiler:
         profiler.enable()
-    measuring = True
     for session_key in sessions[warm:]:
         walk(session_key)
     if profiler:
-        profiler.disable()
-    if args.profile:
-        (profiler or page_profiler).dump_stats(args.profile)
+        if not page_profiler:
+            profiler.disable()
+        profiler.dump_stats(args.profile)
     database = cpu_seconds([backend]) - database_before
     email_cpu = email_measure(exchanges_before, eager=args.eager_tasks)
 

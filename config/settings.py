@@ -389,7 +389,7 @@ MIDDLEWARE.insert(
 # requests (cached_db). The cache degrades to "no cache" while Redis is unreachable (config/cache.py):
 # members stay signed in, log in and place exchanges, and the outage is logged (docs/faults.md).
 # Expired sessions are deleted daily (jobs.tasks.clear_sessions_task).
-SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cached_db")
+SESSION_ENGINE = env.str("SESSION_ENGINE", default="config.sessions")  # cached_db, saved in one UPDATE
 if REDIS_URL:
     CACHES = {
         "default": {

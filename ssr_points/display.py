@@ -17,11 +17,13 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
 from ssr_points.models import Entry, Lot
-from subscriptions.markup import format_html
-from subscriptions.templatetags.ssr_format import day_text, points, signed, valid_until_text
+from ssr_points.selectors import EarnProgress
+from subscriptions.markup import escaped, format_html
+from subscriptions.templatetags.ssr_format import day_text, long_date, points, pv, signed, valid_until_text
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,55 @@ _LOT_ROW = """
 def lot_rows(lots: list[Lot], *, zone: zoneinfo.ZoneInfo | str) -> list[LotRow]:
     """The lots' last valid day (「…まで有効」) and points left, in the active language."""
     return [LotRow(valid_until=valid_until_text(lot.expires_at, zone), points=points(lot.remaining)) for lot in lots]
+
+
+# -- the earn rate: where the member stands on the schedule --------------------------------------
+
+
+def progress_html(progress: EarnProgress) -> SafeString:
+    """The home page's earn-rate facts (months, rate, the next order's date, rate and points) and
+    the next step of the schedule, in the active language. Written here rather than in the
+    template: its twenty-odd nodes cost home as much as the history's rows did
+    (docs/performance.md); the messages are the template's, so the catalogue is unchanged."""
+    months = progress.months_subscribed
+    months_text = ngettext("%(months)s month", "%(months)s months", months) % {"months": months}
+    facts = [
+        ("months", gettext("Months subscribed"), months_text),
+        ("rate", gettext("Current earn rate"), f"{progress.current_rate}%"),
+    ]
+    if progress.subscription:
+        facts += [
+            ("next-order", gettext("Next order"), long_date(progress.next_shipment_date)),
+            ("next-rate", gettext("Earn rate of your next order"), f"{progress.next_order_rate}%"),
+            ("next-points", gettext("Points your next order will earn"), points(progress.next_order_points)),
+        ]
+    html = ['<dl class="facts">']
+    html += [format_html(_FACT, label, figure, value) for figure, label, value in facts]
+    html.append("</dl>")
+    if progress.subscription and progress.next_step_rate:
+        step = gettext("From your order of %(day)s (month %(month)s of your subscription) you earn %(rate)s%%.")
+        values = {"day": long_date(progress.next_step_starts_on), "month": progress.next_step_month}
+        html.append(_NEXT_STEP.format(_interpolated(step, rate=progress.next_step_rate, **values)))
+        how = gettext(
+            "Points are granted when an order ships: its PV (%(pv)s for your next order) × the earn rate, rounded "
+            "down. Keep your subscription going every month and the rate rises."
+        )
+        html.append(_HELP.format(_interpolated(how, pv=pv(progress.next_order_pv))))
+    elif progress.subscription:
+        top = gettext("You have reached the highest earn rate. Keep your subscription going every month to keep it.")
+        html.append(_HELP.format(top))
+    else:
+        start = gettext("Add a subscription to start earning points: each shipped order earns a share of its PV.")
+        html.append(_HELP.format(start))
+    return mark_safe("".join(html))  # noqa: S308 - each value escaped above
+
+
+_FACT = '<div><dt>{}</dt><dd data-figure="{}">{}</dd></div>'
+_NEXT_STEP = '<p class="progress-next" data-figure="next-step">{}</p>'
+_HELP = '<p class="help">{}</p>'
+
+
+def _interpolated(message: str, **values) -> str:
+    """A translated message with its values escaped, as ``{% blocktranslate with … %}`` writes it
+    (the message itself is the catalogue's markup, as in the template)."""
+    return message % {name: escaped(value) for name, value in values.items()}

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ssr_points.display import history_rows, lot_rows
+from ssr_points.display import history_rows, lot_rows, progress_html
 from ssr_points.selectors import (
     HISTORY_FILTERS,
     HISTORY_PAGE_SIZE,
@@ -46,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "lots": lot_rows(spendable.lots[:LOTS_SHOWN], zone=member.market.time_zone),
         "expiring_soon": points_expiring_soon(lots=spendable.lots, at=now),
         "progress": progress,
+        "progress_html": progress_html(progress),
         "subscription": progress.subscription,
         "history_filter": show,
         "page_query": f"show={show}&" if show else "",

@@ -68,6 +68,28 @@ def test_home_shows_the_earn_progress(client, guide_member):
     assert figure(response, "next-step") == "2027年3月10日のお届け（定期購入7か月目）から還元率が20%になります。"
 
 
+def test_the_earn_progress_reads_in_english_with_its_plural_and_the_top_rate(client, guide_member):
+    """The section is written in Python (ssr_points/display.py) from the template's messages."""
+    subscription = guide_member.subscriptions.get()
+    subscription.months_subscribed = 1
+    subscription.next_shipment_date = dt.date(2027, 1, 10)
+    subscription.save()
+    client.force_login(guide_member.user)
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert (figure(response, "months"), figure(response, "rate")) == ("1 month", "10%")
+    assert figure(response, "next-order") == "Jan. 10, 2027"
+    assert figure(response, "next-step") == "From your order of March 10, 2027 (month 4 of your subscription) you earn 15%."
+    assert "its PV (180 for your next order) × the earn rate" in text(response)
+
+    subscription.months_subscribed = 13
+    subscription.save()
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert figure(response, "months") == "13 months"
+    assert 'data-figure="next-step"' not in response.content.decode()
+    assert "You have reached the highest earn rate." in text(response)
+
+
 def test_a_member_without_a_subscription_is_told_how_to_start_earning(client, db):
     member = MemberFactory()
     client.force_login(member.user)

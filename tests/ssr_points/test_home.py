@@ -54,11 +54,17 @@ def test_earn_progress_follows_the_schedule(
         assert progress.next_step_starts_on == expected
 
 
-def test_home_shows_the_earn_progress(client, guide_member):
-    subscription = guide_member.subscriptions.get()
-    subscription.months_subscribed = 4
+def months_subscribed_set(member, months: int):
+    """The member's subscription ``months`` in, next shipping on 10 January 2027."""
+    subscription = member.subscriptions.get()
+    subscription.months_subscribed = months
     subscription.next_shipment_date = dt.date(2027, 1, 10)
     subscription.save()
+    return subscription
+
+
+def test_home_shows_the_earn_progress(client, guide_member):
+    months_subscribed_set(guide_member, 4)
     client.force_login(guide_member.user)
     response = client.get(reverse("home"))
     assert figure(response, "months") == "4カ月"
@@ -70,16 +76,14 @@ def test_home_shows_the_earn_progress(client, guide_member):
 
 def test_the_earn_progress_reads_in_english_with_its_plural_and_the_top_rate(client, guide_member):
     """The section is written in Python (ssr_points/display.py) from the template's messages."""
-    subscription = guide_member.subscriptions.get()
-    subscription.months_subscribed = 1
-    subscription.next_shipment_date = dt.date(2027, 1, 10)
-    subscription.save()
+    subscription = months_subscribed_set(guide_member, 1)
     client.force_login(guide_member.user)
     client.cookies["django_language"] = "en"
     response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
     assert (figure(response, "months"), figure(response, "rate")) == ("1 month", "10%")
     assert figure(response, "next-order") == "Jan. 10, 2027"
-    assert figure(response, "next-step") == "From your order of March 10, 2027 (month 4 of your subscription) you earn 15%."
+    step = "From your order of March 10, 2027 (month 4 of your subscription) you earn 15%."
+    assert figure(response, "next-step") == step
     assert "its PV (180 for your next order) × the earn rate" in text(response)
 
     subscription.months_subscribed = 13

@@ -10,6 +10,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DateTimeField,
+    Expression,
     ExpressionWrapper,
     F,
     Min,
@@ -218,13 +219,21 @@ def _history_count(member_id: int) -> QuerySet:
     return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values("n")
 
 
+# Columns the apps above the ledger add to the member's history, by the name each entry gets: the
+# exchange app's products of an exchange (exchange/history.py). Read with the entries, in the same
+# query, rather than in one more per app; added when the apps are ready, before the first page is
+# compiled.
+HISTORY_COLUMNS: dict[str, Expression] = {}
+
+
 def _history_first_page(member_id: int) -> QuerySet:
     """The first page with the history's length beside each row: one round trip for what
     ``Paginator`` asks first (the count) and then (the page). The count is a subquery that
     PostgreSQL runs once (an InitPlan), from the index alone, whatever the page's rows."""
     entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
     total = Subquery(_history_count(member_id))
-    return entries.annotate(total=total).values_list(*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS, "total")[:HISTORY_PAGE_SIZE]
+    columns = [*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS, *HISTORY_COLUMNS, "total"]
+    return entries.annotate(**HISTORY_COLUMNS, total=total).values_list(*columns)[:HISTORY_PAGE_SIZE]
 
 
 # The home page's: compiled once per process (subscriptions/compiled_queries.py).
@@ -251,8 +260,9 @@ class EntriesHistory:
     def __getitem__(self, index: slice) -> list[Entry]:
         # The first page: ``Paginator`` asks for [0:20], or [0:count] for a shorter history.
         if not self.show and index.start == 0 and index.stop is not None and index.stop <= HISTORY_PAGE_SIZE:
-            return [self._entry(row[:-1]) for row in self._first_page_rows()[: index.stop]]
-        return list(entries_history(member=self.member, show=self.show).select_related("lot")[index])
+            return [self._entry(row) for row in self._first_page_rows()[: index.stop]]
+        entries = entries_history(member=self.member, show=self.show).select_related("lot")
+        return list(entries.annotate(**HISTORY_COLUMNS)[index])
 
     def _first_page_rows(self) -> list[tuple]:
         if self._first_page is None:
@@ -261,11 +271,15 @@ class EntriesHistory:
 
     @staticmethod
     def _entry(row: tuple) -> Entry:
+        """An entry of the first page's row: its columns, its lot's, the added columns, the count."""
+        lot_end = len(ENTRY_COLUMNS) + len(LOT_COLUMNS)
         entry = Entry.from_db(DEFAULT_DB_ALIAS, ENTRY_COLUMNS, row[: len(ENTRY_COLUMNS)])
         lot = None
         if entry.lot_id is not None:
-            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) :])
+            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) : lot_end])
         Entry.lot.field.set_cached_value(entry, lot)
+        for name, value in zip(HISTORY_COLUMNS, row[lot_end:-1], strict=True):
+            setattr(entry, name, value)
         return entry
 
 

@@ -2,34 +2,26 @@
 entries of a page (redemptions and their reversals), for the member's points history.
 
 A template tag so that the history page of the ledger app below shows them without importing
-the exchange app (docs/apps.md). One query for the whole page, none when it has no exchange;
-compiled once per process (subscriptions/compiled_queries.py) with a page's worth of exchange
-numbers, the unused ones repeating the first.
+the exchange app (docs/apps.md). Where the entries were read with their products
+(exchange/history.py: PostgreSQL, SQLite from 3.44) it only picks the active language's text;
+elsewhere one query for the whole page, none when it has no exchange, compiled once per process
+(subscriptions/compiled_queries.py) with a page's worth of exchange numbers, the unused ones
+repeating the first.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django import template
 from django.utils.translation import get_language
 
+from exchange.history import EXCHANGE_KINDS, PRODUCTS_COLUMNS, SEPARATOR, line_text
 from exchange.models import ExchangeLine
 from ssr_points.selectors import HISTORY_PAGE_SIZE
 from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 
 register = template.Library()
-
-EXCHANGE_KINDS = ("redemption", "reversal")
-
-
-@dataclass(frozen=True)
-class HistoryLine:
-    """One reward line of an exchange, as the history shows it: 「product × quantity」."""
-
-    product_name: str
-    quantity: int
 
 
 def _history_lines(member_id: int, **numbers: str):
@@ -50,27 +42,32 @@ _HISTORY_LINES = CompiledQuery(
 )
 
 
-def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[HistoryLine]]:
-    """The reward lines of the member's exchanges ``numbers``, by exchange number."""
-    by_number: dict[str, list[HistoryLine]] = defaultdict(list)
+def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[str]]:
+    """The reward lines of the member's exchanges ``numbers`` as text, by exchange number."""
+    by_number: dict[str, list[str]] = defaultdict(list)
     english = (get_language() or "ja").startswith("en")  # as Product.name
     for start in range(0, len(numbers), len(_NUMBER_SLOTS)):
         chunk = numbers[start : start + len(_NUMBER_SLOTS)]
         chunk += [chunk[0]] * (len(_NUMBER_SLOTS) - len(chunk))
         rows = _HISTORY_LINES.rows(member_id=member_id, **dict(zip(_NUMBER_SLOTS, chunk, strict=True)))
         for number, name_ja, name_en, quantity in rows:
-            by_number[number].append(HistoryLine(product_name=name_en if english else name_ja, quantity=quantity))
+            by_number[number].append(line_text(name_en if english else name_ja, quantity))
     return by_number
 
 
 @register.simple_tag
 def exchange_lines_attach(entries, member) -> str:
-    """Set ``entry.exchange_lines`` (the exchange's reward lines: product name, quantity) on each
-    entry, and ``entry.exchange_products``, the text the history shows: 「name × 1、name × 2」."""
+    """Set ``entry.exchange_products`` on each entry: the text the history shows for an exchange,
+    「name × 1、name × 2」, "" for other entries."""
     entries = list(entries)
-    numbers = sorted({entry.reference for entry in entries if entry.kind in EXCHANGE_KINDS and entry.reference})
+    column = PRODUCTS_COLUMNS["en" if (get_language() or "ja").startswith("en") else "ja"]
+    unread = [entry for entry in entries if not hasattr(entry, column)]
+    numbers = sorted({entry.reference for entry in unread if entry.kind in EXCHANGE_KINDS and entry.reference})
     by_number = history_lines(member_id=member.pk, numbers=numbers) if numbers else {}
     for entry in entries:
-        entry.exchange_lines = by_number.get(entry.reference, []) if entry.kind in EXCHANGE_KINDS else []
-        entry.exchange_products = "、".join(f"{line.product_name} × {line.quantity}" for line in entry.exchange_lines)
+        if hasattr(entry, column):
+            entry.exchange_products = getattr(entry, column)
+        else:
+            lines = by_number.get(entry.reference, []) if entry.kind in EXCHANGE_KINDS else []
+            entry.exchange_products = SEPARATOR.join(lines)
     return ""

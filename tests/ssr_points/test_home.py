@@ -6,13 +6,16 @@ import re
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from exchange.services import exchange_cancel, exchange_place
+from exchange.templatetags.exchange_history import exchange_lines_attach
 from ssr_points.batches import points_expire_due
-from ssr_points.models import Lot
-from ssr_points.selectors import earn_progress, points_expiring_soon
+from ssr_points.models import Entry, Lot
+from ssr_points.selectors import EntriesHistory, earn_progress, points_expiring_soon
 from ssr_points.services import points_adjust
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
@@ -155,17 +158,50 @@ def test_history_filters_and_the_products_of_each_exchange(client, guide_member,
 
 
 def test_an_exchange_of_two_products_names_both_in_the_history(client, guide_member, guide_catalogue):
-    """The history's product text is joined in Python (exchange_lines_attach): by SKU, with 「、」."""
-    other = ProductFactory(sku="RW-10", reward=True, point_cost=10, tax_rate=8)
-    exchange_place(
-        member=guide_member,
-        lines=[(guide_catalogue["reward"], 2), (other, 1)],
-        ship_now=False,
-        idempotency_key=uuid.uuid4(),
-    )
+    """The history's product text: by SKU, with 「、」."""
+    other = two_product_exchange(guide_member, guide_catalogue)
     client.force_login(guide_member.user)
     products = re.findall(r'class="ledger-products">([^<]+)<', client.get(reverse("home")).content.decode())
     assert products == [f"{other.name_ja} × 1、{guide_catalogue['reward'].name_ja} × 2"]
+
+
+def two_product_exchange(member, catalogue):
+    other = ProductFactory(sku="RW-10", reward=True, point_cost=10, tax_rate=8)
+    exchange_place(
+        member=member, lines=[(catalogue["reward"], 2), (other, 1)], ship_now=False, idempotency_key=uuid.uuid4()
+    )
+    return other
+
+
+@pytest.mark.skipif(
+    not connection.features.supports_aggregate_order_by_clause, reason="SQLite before 3.44: the tag's query"
+)
+def test_the_history_reads_each_exchanges_products_with_its_entries(guide_member, guide_catalogue):
+    """exchange/history.py: a column per language on the history's first page and on a filtered
+    page; the tag then only picks the active language's (no query)."""
+    other = two_product_exchange(guide_member, guide_catalogue)
+    reward = guide_catalogue["reward"]
+    for entries in (EntriesHistory(member=guide_member)[0:20], EntriesHistory(member=guide_member, show="used")[0:20]):
+        redemption = next(entry for entry in entries if entry.kind == "redemption")
+        assert redemption.exchange_products_ja == f"{other.name_ja} × 1、{reward.name_ja} × 2"
+        assert redemption.exchange_products_en == f"{other.name_en} × 1、{reward.name_en} × 2"
+        assert all(entry.exchange_products_ja == "" for entry in entries if entry.kind != "redemption")
+        with CaptureQueriesContext(connection) as queries:
+            exchange_lines_attach(entries, guide_member)
+        assert len(queries) == 0
+        assert redemption.exchange_products == f"{other.name_ja} × 1、{reward.name_ja} × 2"
+
+
+def test_entries_read_without_their_products_get_them_from_one_query(guide_member, guide_catalogue):
+    """The tag's own query: SQLite before 3.44, or entries read elsewhere."""
+    other = two_product_exchange(guide_member, guide_catalogue)
+    entries = list(Entry.objects.filter(member=guide_member).order_by("-created_at", "-id"))
+    with CaptureQueriesContext(connection) as queries, translation.override("en"):
+        exchange_lines_attach(entries, guide_member)
+    assert len(queries) == 1
+    redemption = next(entry for entry in entries if entry.kind == "redemption")
+    assert redemption.exchange_products == f"{other.name_en} × 1、{guide_catalogue['reward'].name_en} × 2"
+    assert all(entry.exchange_products == "" for entry in entries if entry.kind != "redemption")
 
 
 def test_a_short_history_lists_each_entry_dated_in_the_market_time_zone(client, guide_member):

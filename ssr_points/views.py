@@ -29,8 +29,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
     A fixed number of queries whatever the length of the history: the subscription with its
     items' PV, the spendable lots (the expiring-soon banner is computed from them), the count
-    and one page of entries (each reason rendered from its own row) and, through
-    ``{% exchange_lines_attach %}``, the products of the exchanges on the page.
+    and one page of entries (each reason rendered from its own row) with the products of their
+    exchanges (exchange/history.py; where the database cannot order an aggregate,
+    ``{% exchange_lines_attach %}`` reads them in one more query).
     """
     member = request.member
     now = timezone.now()

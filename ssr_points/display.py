@@ -22,7 +22,7 @@ from django.utils.translation import gettext, ngettext
 
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import EarnProgress
-from subscriptions.markup import escaped, format_html
+from subscriptions.markup import format_html, interpolated
 from subscriptions.templatetags.ssr_format import day_text, long_date, points, pv, signed, valid_until_text
 
 
@@ -142,12 +142,12 @@ def progress_html(progress: EarnProgress) -> SafeString:
     if progress.subscription and progress.next_step_rate:
         step = gettext("From your order of %(day)s (month %(month)s of your subscription) you earn %(rate)s%%.")
         values = {"day": long_date(progress.next_step_starts_on), "month": progress.next_step_month}
-        html.append(_NEXT_STEP.format(_interpolated(step, rate=progress.next_step_rate, **values)))
+        html.append(_NEXT_STEP.format(interpolated(step, rate=progress.next_step_rate, **values)))
         how = gettext(
             "Points are granted when an order ships: its PV (%(pv)s for your next order) × the earn rate, rounded "
             "down. Keep your subscription going every month and the rate rises."
         )
-        html.append(_HELP.format(_interpolated(how, pv=pv(progress.next_order_pv))))
+        html.append(_HELP.format(interpolated(how, pv=pv(progress.next_order_pv))))
     elif progress.subscription:
         top = gettext("You have reached the highest earn rate. Keep your subscription going every month to keep it.")
         html.append(_HELP.format(top))
@@ -160,9 +160,3 @@ def progress_html(progress: EarnProgress) -> SafeString:
 _FACT = '<div><dt>{}</dt><dd data-figure="{}">{}</dd></div>'
 _NEXT_STEP = '<p class="progress-next" data-figure="next-step">{}</p>'
 _HELP = '<p class="help">{}</p>'
-
-
-def _interpolated(message: str, **values) -> str:
-    """A translated message with its values escaped, as ``{% blocktranslate with … %}`` writes it
-    (the message itself is the catalogue's markup, as in the template)."""
-    return message % {name: escaped(value) for name, value in values.items()}

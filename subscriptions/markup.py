@@ -24,3 +24,9 @@ def escaped(value) -> str:
 def format_html(template: str, *values) -> SafeString:
     """``template.format`` of the values, each escaped; ``template`` itself is trusted markup."""
     return mark_safe(template.format(*map(escaped, values)))  # noqa: S308 - every value escaped above
+
+
+def interpolated(message: str, **values) -> str:
+    """A translated message with its values escaped, as ``{% blocktranslate with … %}`` writes it
+    (the message itself is the catalogue's markup, as in the template)."""
+    return message % {name: escaped(value) for name, value in values.items()}

@@ -13,7 +13,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from subscriptions.markup import escaped
+from subscriptions.markup import escaped, interpolated
 from subscriptions.templatetags.ssr_format import long_date, yen
 
 register = template.Library()
@@ -29,8 +29,8 @@ def tax_lines(lines) -> SafeString:
     """A row per tax rate (the qualified invoice's breakdown): 「うち8%対象 （¥3,434 税込） ¥254」."""
     rows = [
         _TAX_LINE.format(
-            rate=gettext("of which %(rate)s%% rate") % {"rate": escaped(line.rate)},
-            amount=gettext("(%(amount)s incl. tax)") % {"amount": escaped(yen(line.amount_incl_tax))},
+            rate=interpolated(gettext("of which %(rate)s%% rate"), rate=line.rate),
+            amount=interpolated(gettext("(%(amount)s incl. tax)"), amount=yen(line.amount_incl_tax)),
             rate_figure=escaped(line.rate),
             tax=escaped(yen(line.tax)),
         )

@@ -6,7 +6,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 
-from subscriptions.markup import escaped, format_html
+from subscriptions.markup import escaped, format_html, interpolated
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,10 @@ def test_each_value_is_escaped_as_django_escapes_it(value):
         ours = format_html(template, value, value)
         assert ours == django_html.format_html(template, value, value)
         assert isinstance(ours, SafeString)
+
+
+def test_a_message_is_interpolated_with_its_values_escaped_and_its_own_markup_kept():
+    """What ``{% blocktranslate with … %}`` writes: the catalogue's text as it is, each value escaped."""
+    message = "<b>%(name)s</b> × %(quantity)s (100%%)"
+    assert interpolated(message, name="<A&B>", quantity=2) == "<b>&lt;A&amp;B&gt;</b> × 2 (100%)"
+    assert interpolated(message, name=mark_safe("<i>x</i>"), quantity=1) == "<b><i>x</i></b> × 1 (100%)"

@@ -14,10 +14,13 @@ A new session (a login, a cycled key) keeps Django's path.
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.base import UpdateError
 from django.db import connections, router
+
+from subscriptions.compiled_queries import columns
 
 logger = logging.getLogger("django.contrib.sessions")  # as cached_db's own messages
 
@@ -34,15 +37,21 @@ class SessionStore(cached_db.SessionStore):
             logger.exception("Error saving to cache (%s)", self._cache)
 
     def _row_update(self) -> None:
-        model = self.model
-        connection = connections[router.db_for_write(model)]
-        quote = connection.ops.quote_name
-        sql = (
-            f"UPDATE {quote(model._meta.db_table)} SET {quote('session_data')} = %s, {quote('expire_date')} = %s "
-            f"WHERE {quote('session_key')} = %s"
-        )
+        connection = connections[router.db_for_write(self.model)]
         expire_date = connection.ops.adapt_datetimefield_value(self.get_expiry_date())
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self.encode(self._get_session()), expire_date, self.session_key])
+            cursor.execute(_update_sql(self.model), [self.encode(self._get_session()), expire_date, self.session_key])
             if cursor.rowcount != 1:
                 raise UpdateError
+
+
+@cache
+def _update_sql(model) -> str:
+    """The session's one statement, written once per process like the ledger's balance update
+    (ssr_points/services.py)."""
+    return "UPDATE {table} SET {data} = %s, {expiry} = %s WHERE {key} = %s".format(
+        table=model._meta.db_table,
+        data=columns(model, "session_data"),
+        expiry=columns(model, "expire_date"),
+        key=model._meta.pk.column,
+    )

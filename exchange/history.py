@@ -19,12 +19,12 @@ from exchange.models import ExchangeLine
 from ssr_points.selectors import HISTORY_COLUMNS
 
 EXCHANGE_KINDS = ("redemption", "reversal")
-SEPARATOR = "、"
+SEPARATOR, TIMES = "、", " × "  # between the lines; between a product and its quantity
 PRODUCTS_COLUMNS = {"ja": "exchange_products_ja", "en": "exchange_products_en"}  # as Product.name
 
 
 def line_text(product_name: str, quantity: int) -> str:
-    return f"{product_name} × {quantity}"
+    return f"{product_name}{TIMES}{quantity}"
 
 
 def _products(name_field: str):
@@ -39,7 +39,7 @@ def _products(name_field: str):
         .values("exchange_id")
         .annotate(
             text=StringAgg(
-                Concat(F(f"product__{name_field}"), Value(" × "), Cast("quantity", CharField())),
+                Concat(F(f"product__{name_field}"), Value(TIMES), Cast("quantity", CharField())),
                 delimiter=Value(SEPARATOR),
                 order_by="product__sku",
             )

@@ -45,7 +45,7 @@ _HISTORY_LINES = CompiledQuery(
 def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[str]]:
     """The reward lines of the member's exchanges ``numbers`` as text, by exchange number."""
     by_number: dict[str, list[str]] = defaultdict(list)
-    english = (get_language() or "ja").startswith("en")  # as Product.name
+    english = _language() == "en"
     for start in range(0, len(numbers), len(_NUMBER_SLOTS)):
         chunk = numbers[start : start + len(_NUMBER_SLOTS)]
         chunk += [chunk[0]] * (len(_NUMBER_SLOTS) - len(chunk))
@@ -55,12 +55,17 @@ def history_lines(*, member_id: int, numbers: list[str]) -> dict[str, list[str]]
     return by_number
 
 
+def _language() -> str:
+    """The language of the product names the history shows: "en" or "ja", as ``Product.name``."""
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
+
+
 @register.simple_tag
 def exchange_lines_attach(entries, member) -> str:
     """Set ``entry.exchange_products`` on each entry: the text the history shows for an exchange,
     「name × 1、name × 2」, "" for other entries."""
     entries = list(entries)
-    column = PRODUCTS_COLUMNS["en" if (get_language() or "ja").startswith("en") else "ja"]
+    column = PRODUCTS_COLUMNS[_language()]
     unread = [entry for entry in entries if not hasattr(entry, column)]
     numbers = sorted({entry.reference for entry in unread if entry.kind in EXCHANGE_KINDS and entry.reference})
     by_number = history_lines(member_id=member.pk, numbers=numbers) if numbers else {}

@@ -15,6 +15,8 @@ Against Django's own floor, measured in the same walks (bench/floor.py): F0 is
 printed as a multiple of F1, which carries over to other hardware better than milliseconds;
 targets: the walk ≤ 12 × F1, placing ≤ 3 × F1, every other page ≤ 1.6 × F1. On a shared
 machine take the lowest of a few runs; docs/performance.md says how the figures were used.
+Every run adds an exchange to each walked member's history, which home shows: compare runs
+that each start right after ``--load`` (a run says when its members carry earlier exchanges).
 
 Tasks go to the Redis broker of ``BENCH_REDIS_URL`` as in production: placing pays for handing
 the 受付 email to the broker, a worker renders and sends it. The queued messages are purged
@@ -120,6 +122,11 @@ def main() -> None:
     numbers = [member_number(i) for i in range(1_000, 1_000 + warm + args.walks)]
     sessions_create(hot=[], others=numbers, path=sessions_file, pool=len(numbers))
     sessions = json.loads(sessions_file.read_text())["others"]
+    from exchange.models import Exchange
+
+    # Each walk places an exchange, so a member walked again has a longer history and home costs
+    # more: figures compare only between runs that start at the same count (0 right after --load).
+    earlier = Exchange.objects.filter(member__member_number__in=numbers).count()
 
     cpu: dict[str, float] = defaultdict(float)
 
@@ -166,8 +173,6 @@ def main() -> None:
     for session_key in sessions[:warm]:  # templates compiled, statements prepared
         walk(session_key)
     cpu.clear()
-    from exchange.models import Exchange
-
     exchanges_before = Exchange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -188,6 +193,11 @@ def main() -> None:
     email_cpu = email_measure(exchanges_before, eager=args.eager_tasks)
 
     print(f"{args.walks} walks, {'client-side binding' if args.no_prepare else 'prepared statements'}")
+    if earlier:
+        print(
+            f"  the walked members already had {earlier / len(numbers):.1f} exchanges each from earlier runs"
+            " (0 after --load): home grows with them, compare only runs that start alike"
+        )
     f1 = cpu["F1"]
     pages = {name: seconds for name, seconds in cpu.items() if name not in FLOOR}
     for name in FLOOR:

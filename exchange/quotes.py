@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -24,9 +23,9 @@ from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
 from subscriptions.catalogue import catalogue_products
-from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery
+from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery, Instances
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
-from subscriptions.selectors import SUBSCRIPTION_COLUMNS
+from subscriptions.selectors import SUBSCRIPTION_COLUMNS, SUBSCRIPTIONS
 
 POINTS_PER_FEE_UNIT = 100
 
@@ -198,6 +197,7 @@ def _active_items(member_id: int) -> QuerySet:
 
 # Every wizard page runs it: compiled once per process (subscriptions/compiled_queries.py).
 _ACTIVE_ITEMS = CompiledQuery(_active_items, member_id=PLACEHOLDER_ID)
+_ITEMS = Instances(SubscriptionItem, [field.attname for field in SubscriptionItem._meta.concrete_fields])
 
 
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
@@ -214,17 +214,14 @@ def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     if items is None:
         rows = _ACTIVE_ITEMS.rows(member_id=member.pk)
         products = catalogue_products(member.market, [row[1] for row in rows])
-        subscription = Subscription.from_db(DEFAULT_DB_ALIAS, SUBSCRIPTION_COLUMNS, rows[0][3:]) if rows else None
-        items = [
-            SubscriptionItem(
-                pk=pk,
-                member_id=member.pk,
-                subscription=subscription,
-                product=products.get(product_id) or Product.objects.get(pk=product_id),  # another market's
-                quantity=quantity,
-            )
-            for pk, product_id, quantity, *_ in rows
-        ]
+        subscription = SUBSCRIPTIONS.one(rows[0][3:]) if rows else None
+        items = _ITEMS.many(
+            (pk, member.pk, subscription.pk, product_id, quantity) for pk, product_id, quantity, *_ in rows
+        )
+        for item in items:
+            SubscriptionItem.subscription.field.set_cached_value(item, subscription)
+            product = products.get(item.product_id) or Product.objects.get(pk=item.product_id)  # another market's
+            SubscriptionItem.product.field.set_cached_value(item, product)
     if not items:
         raise NoActiveSubscription()
     member._active_subscription_items = items

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DateTimeField,
@@ -26,9 +25,9 @@ from django.utils import timezone
 
 from ssr_points.earning import points_for_pv
 from ssr_points.models import Entry, Lot, PointAccount
-from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery
+from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery, Instances
 from subscriptions.models import Market, Member, Subscription, SubscriptionItem
-from subscriptions.selectors import SUBSCRIPTION_COLUMNS, subscription_active
+from subscriptions.selectors import SUBSCRIPTION_COLUMNS, SUBSCRIPTIONS, subscription_active
 from subscriptions.services import shipment_date_next
 
 
@@ -46,6 +45,7 @@ class Spendable:
 
 
 LOT_COLUMNS = [field.attname for field in Lot._meta.concrete_fields]
+LOTS = Instances(Lot, LOT_COLUMNS)
 
 
 def _spendable_lots_with_debt(member_id: int, at: dt.datetime) -> QuerySet:
@@ -71,7 +71,7 @@ def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spenda
     nightly job ran.
     """
     rows = _SPENDABLE.rows(member_id=member.pk, at=at or timezone.now())
-    lots = [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[:-1]) for row in rows]
+    lots = LOTS.many(row[:-1] for row in rows)
     return Spendable(lots=lots, debt=(rows[0][-1] or 0) if rows else points_debt(member=member))
 
 
@@ -173,10 +173,7 @@ def earn_progress(*, member: Member) -> EarnProgress:
     market = member.market
     rows = _ACTIVE_SUBSCRIPTION_ITEMS.rows(member_id=member.pk)
     width = len(SUBSCRIPTION_COLUMNS)
-    if rows:
-        subscription = Subscription.from_db(DEFAULT_DB_ALIAS, SUBSCRIPTION_COLUMNS, rows[0][:width])
-    else:
-        subscription = subscription_active(member=member)
+    subscription = SUBSCRIPTIONS.one(rows[0][:width]) if rows else subscription_active(member=member)
     pv = sum((Decimal(row[width + 1]) * row[width] for row in rows), start=Decimal("0"))
     months = subscription.months_subscribed if subscription else 0
     current_rate = market.earn_rate_percent(max(months, 1))
@@ -212,6 +209,7 @@ def earn_progress(*, member: Member) -> EarnProgress:
 
 HISTORY_PAGE_SIZE = 20
 ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
+_ENTRIES = Instances(Entry, ENTRY_COLUMNS)
 LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
 
 
@@ -260,7 +258,7 @@ class EntriesHistory:
     def __getitem__(self, index: slice) -> list[Entry]:
         # The first page: ``Paginator`` asks for [0:20], or [0:count] for a shorter history.
         if not self.show and index.start == 0 and index.stop is not None and index.stop <= HISTORY_PAGE_SIZE:
-            return [self._entry(row) for row in self._first_page_rows()[: index.stop]]
+            return self._entries(self._first_page_rows()[: index.stop])
         entries = entries_history(member=self.member, show=self.show).select_related("lot")
         return list(entries.annotate(**HISTORY_COLUMNS)[index])
 
@@ -270,17 +268,22 @@ class EntriesHistory:
         return self._first_page
 
     @staticmethod
-    def _entry(row: tuple) -> Entry:
-        """An entry of the first page's row: its columns, its lot's, the added columns, the count."""
-        lot_end = len(ENTRY_COLUMNS) + len(LOT_COLUMNS)
-        entry = Entry.from_db(DEFAULT_DB_ALIAS, ENTRY_COLUMNS, row[: len(ENTRY_COLUMNS)])
-        lot = None
-        if entry.lot_id is not None:
-            lot = Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row[len(ENTRY_COLUMNS) : lot_end])
-        Entry.lot.field.set_cached_value(entry, lot)
-        for name, value in zip(HISTORY_COLUMNS, row[lot_end:-1], strict=True):
-            setattr(entry, name, value)
-        return entry
+    def _entries(rows: list[tuple]) -> list[Entry]:
+        """The entries of the first page's rows: each row has the entry's columns, its lot's, the
+        added columns and the count."""
+        lot_start = len(ENTRY_COLUMNS)
+        lot_end = lot_start + len(LOT_COLUMNS)
+        entries = _ENTRIES.many(row[:lot_start] for row in rows)
+        with_lot = [(entry, row) for entry, row in zip(entries, rows, strict=True) if entry.lot_id is not None]
+        lots = LOTS.many(row[lot_start:lot_end] for _, row in with_lot)
+        for entry in entries:
+            Entry.lot.field.set_cached_value(entry, None)
+        for (entry, _), lot in zip(with_lot, lots, strict=True):
+            Entry.lot.field.set_cached_value(entry, lot)
+        for entry, row in zip(entries, rows, strict=True):
+            for name, value in zip(HISTORY_COLUMNS, row[lot_end:-1], strict=True):
+                setattr(entry, name, value)
+        return entries
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -37,13 +37,14 @@ from ssr_points.exceptions import (
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from ssr_points.roles import daily_points_added_cap
-from ssr_points.selectors import LOT_COLUMNS
+from ssr_points.selectors import LOT_COLUMNS, LOTS
 from subscriptions.compiled_queries import (
     PLACEHOLDER_AT,
     PLACEHOLDER_ID,
     PLACEHOLDER_KEY,
     CompiledInsert,
     CompiledQuery,
+    Instances,
     columns,
 )
 from subscriptions.models import Member, SubscriptionOrder
@@ -90,6 +91,7 @@ def _check_reason(reason: str | None) -> str:
 
 
 ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
+_ACCOUNTS = Instances(PointAccount, ACCOUNT_COLUMNS)
 
 
 def _account_row_for_update(member_id: int) -> QuerySet:
@@ -104,7 +106,7 @@ def _account_for_update(member_id: int) -> PointAccount:
     """Lock the member's account row (creating it on first use). Always the first lock."""
     rows = _ACCOUNT_FOR_UPDATE.rows(member_id=member_id)
     if rows:
-        return PointAccount.from_db(DEFAULT_DB_ALIAS, ACCOUNT_COLUMNS, rows[0])
+        return _ACCOUNTS.one(rows[0])
     try:
         with transaction.atomic():
             PointAccount.objects.create(member_id=member_id)
@@ -170,7 +172,7 @@ def _entry_of_request(member_id: int, key: str) -> Entry | None:
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
     if exclude_lot_id is None:
         rows = _LOTS_FOR_UPDATE.rows(member_id=member_id, at=at)
-        return [Lot.from_db(DEFAULT_DB_ALIAS, LOT_COLUMNS, row) for row in rows]
+        return LOTS.many(rows)
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:
         lots = lots.exclude(pk=exclude_lot_id)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
-from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery
+from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery, Instances
 from subscriptions.models import Market, Member, Subscription
 
 MEMBER_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
 MARKET_COLUMNS = [field.attname for field in Market._meta.concrete_fields]
 SUBSCRIPTION_COLUMNS = [field.attname for field in Subscription._meta.concrete_fields]
+SUBSCRIPTIONS = Instances(Subscription, SUBSCRIPTION_COLUMNS)
+_MEMBERS, _MARKETS = Instances(Member, MEMBER_COLUMNS), Instances(Market, MARKET_COLUMNS)
 
 
 def _member_with_market(member_id: int) -> QuerySet:
@@ -28,10 +29,8 @@ def member_with_market(*, member_id: int) -> Member:
     rows = _MEMBER_WITH_MARKET.rows(member_id=member_id)
     if not rows:
         raise Member.DoesNotExist(f"member {member_id}")
-    member = Member.from_db(DEFAULT_DB_ALIAS, MEMBER_COLUMNS, rows[0][: len(MEMBER_COLUMNS)])
-    Member.market.field.set_cached_value(
-        member, Market.from_db(DEFAULT_DB_ALIAS, MARKET_COLUMNS, rows[0][len(MEMBER_COLUMNS) :])
-    )
+    member = _MEMBERS.one(rows[0][: len(MEMBER_COLUMNS)])
+    Member.market.field.set_cached_value(member, _MARKETS.one(rows[0][len(MEMBER_COLUMNS) :]))
     return member
 
 
@@ -47,4 +46,4 @@ _SUBSCRIPTION_ACTIVE = CompiledQuery(_subscription_active, member_id=PLACEHOLDER
 def subscription_active(*, member: Member) -> Subscription | None:
     """The member's active subscription, or None."""
     rows = _SUBSCRIPTION_ACTIVE.rows(member_id=member.pk)
-    return Subscription.from_db(DEFAULT_DB_ALIAS, SUBSCRIPTION_COLUMNS, rows[0]) if rows else None
+    return SUBSCRIPTIONS.one(rows[0]) if rows else None

@@ -97,10 +97,10 @@ class Instances:
     its items, the member and the market.
 
     ``Model.__init__`` walks the fields and sends ``pre_init``/``post_init`` for each instance
-    (4–6 µs a lot or an entry here against 1.5 µs so; home builds up to forty, docs/performance.md). Where nothing can
-    tell the difference, an instance is made as that loop would leave it: the values in its
-    ``__dict__`` and a loaded ``_state``. Anything that could — a receiver of either signal, a field
-    whose descriptor runs code on assignment (a file, a custom descriptor), an overridden
+    (4–6 µs a lot or an entry here, against 1.5 µs so; home builds up to forty, docs/performance.md).
+    Where nothing can tell the difference, an instance is made as that loop would leave it: the
+    values in its ``__dict__`` and a loaded ``_state``. Anything that could — a receiver of either
+    signal, a field whose descriptor runs code on assignment (a file, a custom descriptor), an overridden
     ``__init__`` or ``from_db``, other columns — gets ``from_db`` itself.
     """
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from bench.load.wizard import CSRF, field
-from config.cache import DEGRADED_RETRY_SECONDS
+from config.cache import DEGRADED_RETRY_SECONDS, DegradingRedisCache
 from tests.faults.conftest import access_log_statuses, gunicorn, redis_proxy, redis_url
 from tests.faults.members import (
     TIMEOUT,
@@ -109,3 +109,29 @@ def test_with_redis_unreachable_members_stay_signed_in_log_in_place_and_log_out(
     finally:
         proxy.close()
     ledger_matches_the_exchanges(regular, points_at_start=POINTS)
+
+
+def test_the_cache_keeps_one_redis_client_and_it_reaches_redis_again_after_an_outage(monkeypatch, caplog):
+    """config/cache.py keeps one ``redis.Redis`` per pool instead of Django's one per call; the
+    pool, not the client, holds the connections, so the kept client carries on after Redis went away."""
+    monkeypatch.setattr("config.cache.DEGRADED_RETRY_SECONDS", 0.0)
+    proxy = redis_proxy()
+    proxy.up()
+    try:
+        options = {"socket_connect_timeout": 1, "socket_timeout": 1, "stale_prefixes": ["kept"]}
+        cache = DegradingRedisCache(redis_url(proxy.port), {"OPTIONS": options})
+        made, make = [], cache._cache._client
+        cache._cache._client = lambda **kwargs: made.append(kwargs) or make(**kwargs)
+        cache.set("kept", "before")
+        assert [cache.get("kept") for _ in range(3)] == ["before"] * 3
+        proxy.down()
+        assert cache.get("kept", "missed") == "missed"  # a miss while unreachable, not an error
+        cache.set("kept", "during")  # skipped
+        proxy.up()
+        assert cache.get("kept", "missed") == "missed"  # back: the copy from before the outage was dropped
+        cache.set("kept", "after")
+        assert cache.get("kept") == "after"
+        assert len(made) == 1
+        assert "reachable again" in caplog.text
+    finally:
+        proxy.close()

@@ -29,8 +29,13 @@ def member_with_market(*, member_id: int) -> Member:
     rows = _MEMBER_WITH_MARKET.rows(member_id=member_id)
     if not rows:
         raise Member.DoesNotExist(f"member {member_id}")
-    member = _MEMBERS.one(rows[0][: len(MEMBER_COLUMNS)])
-    Member.market.field.set_cached_value(member, _MARKETS.one(rows[0][len(MEMBER_COLUMNS) :]))
+    return member_of_row(rows[0])
+
+
+def member_of_row(values) -> Member:
+    """The member of a row of ``MEMBER_COLUMNS`` then ``MARKET_COLUMNS``, their market loaded."""
+    member = _MEMBERS.one(values[: len(MEMBER_COLUMNS)])
+    Member.market.field.set_cached_value(member, _MARKETS.one(values[len(MEMBER_COLUMNS) :]))
     return member
 
 

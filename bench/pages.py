@@ -182,7 +182,7 @@ def main() -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     database_before = cpu_seconds([backend])
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     if profiler and args.profile_page:
         page_profiler = profiler  # timed() turns it on for the pages named
     elif profiler:

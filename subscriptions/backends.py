@@ -43,8 +43,8 @@ class MemberNumberOrEmailBackend(ModelBackend):
         rows = _USER_WITH_MEMBER.rows(user_id=user_id)
         if not rows:
             return None
-        users, width = _users()
-        user = users.one(rows[0][:width])
+        width = len(_user_columns())
+        user = _users().one(rows[0][:width])
         member = member_of_row(rows[0][width:]) if rows[0][width] is not None else None
         if member is not None:
             Member.user.field.set_cached_value(member, user)
@@ -60,18 +60,21 @@ class MemberNumberOrEmailBackend(ModelBackend):
         return member.user if member is not None else None
 
 
+# The user model is known once the apps are loaded, after this module may have been imported.
 @cache
-def _users() -> tuple[Instances, int]:
-    columns = [field.attname for field in get_user_model()._meta.concrete_fields]
-    return Instances(get_user_model(), columns), len(columns)
+def _user_columns() -> list[str]:
+    return [field.attname for field in get_user_model()._meta.concrete_fields]
+
+
+@cache
+def _users() -> Instances:
+    return Instances(get_user_model(), _user_columns())
 
 
 def _user_with_member(user_id: int) -> QuerySet:
-    User = get_user_model()
-    columns = [field.attname for field in User._meta.concrete_fields]
     member = [f"member__{column}" for column in MEMBER_COLUMNS]
     market = [f"member__market__{column}" for column in MARKET_COLUMNS]
-    return User._default_manager.filter(pk=user_id).values_list(*columns, *member, *market)
+    return get_user_model()._default_manager.filter(pk=user_id).values_list(*_user_columns(), *member, *market)
 
 
 # Every member request runs it (subscriptions/compiled_queries.py).

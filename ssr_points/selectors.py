@@ -274,13 +274,10 @@ class EntriesHistory:
         lot_start = len(ENTRY_COLUMNS)
         lot_end = lot_start + len(LOT_COLUMNS)
         entries = _ENTRIES.many(row[:lot_start] for row in rows)
-        with_lot = [(entry, row) for entry, row in zip(entries, rows, strict=True) if entry.lot_id is not None]
-        lots = LOTS.many(row[lot_start:lot_end] for _, row in with_lot)
-        for entry in entries:
-            Entry.lot.field.set_cached_value(entry, None)
-        for (entry, _), lot in zip(with_lot, lots, strict=True):
-            Entry.lot.field.set_cached_value(entry, lot)
+        with_lot = (row for entry, row in zip(entries, rows, strict=True) if entry.lot_id is not None)
+        lots = iter(LOTS.many(row[lot_start:lot_end] for row in with_lot))
         for entry, row in zip(entries, rows, strict=True):
+            Entry.lot.field.set_cached_value(entry, next(lots) if entry.lot_id is not None else None)
             for name, value in zip(HISTORY_COLUMNS, row[lot_end:-1], strict=True):
                 setattr(entry, name, value)
         return entries

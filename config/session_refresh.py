@@ -29,6 +29,8 @@ class SessionRefreshMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if response.status_code >= 500:  # e.g. the database is gone: reading the session would wait for it again
+            return response
         session = getattr(request, "session", None)
         if session is None or session.is_empty():  # no session, or it expired or was flushed
             return response

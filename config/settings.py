@@ -254,7 +254,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": JOBS_GRANT_SWEEP_MINUTES * 60},
     },
     "send-expiry-reminders": {"task": "jobs.tasks.send_expiry_reminders_task", "schedule": crontab(hour=9, minute=0)},
-    # Sessions live in PostgreSQL (cached_db): delete the expired ones.
+    # Sessions live in the database: delete the expired ones.
     "clear-sessions": {"task": "jobs.tasks.clear_sessions_task", "schedule": crontab(hour=4, minute=15)},
 }
 JOBS_REMINDER_DAYS = env.int("JOBS_REMINDER_DAYS", default=30)
@@ -385,12 +385,13 @@ MIDDLEWARE.insert(
     "config.session_refresh.SessionRefreshMiddleware",
 )
 
-# Sessions live in PostgreSQL; with Redis, a copy in the cache spares the session query on most
-# requests (cached_db). The cache degrades to "no cache" while Redis is unreachable (config/cache.py):
-# members stay signed in, log in and place exchanges, and the outage is logged (docs/faults.md).
+# Sessions live in the database and nowhere else (Django's ``db`` engine, one indexed query per
+# request): a session deleted there (logout, expiry, a password change) is gone for every process,
+# whatever Redis holds or held, and a Redis outage signs nobody out (docs/security.md).
 # Expired sessions are deleted daily (jobs.tasks.clear_sessions_task).
-SESSION_ENGINE = env.str("SESSION_ENGINE", default="config.sessions")  # cached_db, saved in one UPDATE
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 if REDIS_URL:
+    # The password-reset counters; degrades to "no cache" while Redis is unreachable (config/cache.py).
     CACHES = {
         "default": {
             "BACKEND": "config.cache.DegradingRedisCache",
@@ -398,8 +399,6 @@ if REDIS_URL:
             "OPTIONS": {
                 "socket_connect_timeout": 1,
                 "socket_timeout": 1,
-                # Copies that may be older than the database after an outage (config/cache.py).
-                "stale_prefixes": ["django.contrib.sessions.cached_db"],
             },
         }
     }

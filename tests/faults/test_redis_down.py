@@ -1,12 +1,8 @@
-"""Redis is unreachable — refusing, then silent — under gunicorn (issue 10, break 9): members
-stay signed in, log in, place exchanges and log out; nothing answers 500; the outage is
-logged; and a session logged out meanwhile does not come back with Redis.
-
-Before: sessions lived in Redis only, so every member was logged out and the login POST
-answered 500 (the session could not be saved).
+"""Redis is unreachable — refusing, then silent — under gunicorn: members stay signed in, log in,
+place exchanges and log out; nothing answers 500; the outage is logged; and a session logged out
+meanwhile does not come back with Redis (sessions live in the database only).
 """
 
-import re
 import time
 
 import pytest
@@ -94,8 +90,7 @@ def test_with_redis_unreachable_members_stay_signed_in_log_in_place_and_log_out(
             time.sleep(DEGRADED_RETRY_SECONDS + 0.5)  # the app tries Redis again after this
             assert home_is_signed_in(base, newcomer_session, newcomer)
             assert home_is_signed_in(base, regular_session, regular)
-            # The session logged out during the outage stays logged out, though Redis still
-            # held its copy from before: the copies were dropped when Redis came back.
+            # The session logged out during the outage stays logged out.
             stale = requests.get(f"{base}/", cookies={"sessionid": old_cookie}, allow_redirects=False, timeout=TIMEOUT)
             assert stale.status_code == 302 and "/login/" in stale.headers["Location"]
 
@@ -105,33 +100,33 @@ def test_with_redis_unreachable_members_stay_signed_in_log_in_place_and_log_out(
         print(f"\n{len(statuses)} requests; a home page and an exchange with Redis silent: {silent_seconds:.1f} s")
         assert 500 not in statuses and set(statuses) <= {200, 302}
         assert "unreachable" in text
-        assert int(re.search(r"reachable again; (\d+) copies dropped", text).group(1)) >= 1
     finally:
         proxy.close()
     ledger_matches_the_exchanges(regular, points_at_start=POINTS)
 
 
-def test_the_cache_keeps_one_redis_client_and_it_reaches_redis_again_after_an_outage(monkeypatch, caplog):
-    """config/cache.py keeps one ``redis.Redis`` per pool instead of Django's one per call; the
-    pool, not the client, holds the connections, so the kept client carries on after Redis went away."""
+def test_the_cache_misses_while_redis_is_unreachable_and_reaches_it_again_after(monkeypatch, caplog):
+    """config/cache.py: reads miss and writes are skipped while Redis is away, no error; the same
+    cache object answers again once Redis is back."""
     monkeypatch.setattr("config.cache.DEGRADED_RETRY_SECONDS", 0.0)
     proxy = redis_proxy()
     proxy.up()
     try:
-        options = {"socket_connect_timeout": 1, "socket_timeout": 1, "stale_prefixes": ["kept"]}
-        cache = DegradingRedisCache(redis_url(proxy.port), {"OPTIONS": options})
-        made, make = [], cache._cache._client
-        cache._cache._client = lambda **kwargs: made.append(kwargs) or make(**kwargs)
-        cache.set("kept", "before")
-        assert [cache.get("kept") for _ in range(3)] == ["before"] * 3
+        cache = DegradingRedisCache(
+            redis_url(proxy.port), {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+        )
+        cache.set("counter", 1)
+        assert cache.incr("counter") == 2
         proxy.down()
-        assert cache.get("kept", "missed") == "missed"  # a miss while unreachable, not an error
-        cache.set("kept", "during")  # skipped
+        assert cache.get("counter", "missed") == "missed"  # a miss while unreachable, not an error
+        cache.set("counter", 7)  # skipped
+        with pytest.raises(ValueError):
+            cache.incr("counter")  # as for a missing key: the caller starts its count again
+        assert "unreachable" in caplog.text
         proxy.up()
-        assert cache.get("kept", "missed") == "missed"  # back: the copy from before the outage was dropped
-        cache.set("kept", "after")
-        assert cache.get("kept") == "after"
-        assert len(made) == 1
+        assert cache.get("counter") == 2  # the write during the outage was skipped
+        cache.set("counter", 3)
+        assert cache.get("counter") == 3
         assert "reachable again" in caplog.text
     finally:
         proxy.close()

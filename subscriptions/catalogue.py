@@ -1,22 +1,23 @@
 """Each process keeps a market's products in memory, keyed by the market's catalogue version.
 
-Every member page reads the market with the signed-in user (one query, which it makes anyway),
-and with it ``Market.catalogue_version``: when that differs from the version a process loaded
-its copy at, the process reads the market's products again. Whatever changes a market's
-products calls ``catalogue_changed`` in the same transaction (``product_save``, which the
-product admin uses; the demo data), so every process sees the change on its next page. The
-market admin never writes the version back (it would hide a product change made meanwhile). The products are a few
-dozen rows per market; the wizard's pages then need no query for them (docs/performance.md).
+The database writes the version (migration ``0007_catalogue_version_by_the_database``): any
+insert, update or delete of a product — through the admin, ``save()``, ``QuerySet.update()``,
+``bulk_create``, a data migration or plain SQL — gives its market a new version in the same
+transaction, and every update of a market row gives it a new random one, so an old version is
+never written back. Every member page reads the market with the signed-in user (one query it
+makes anyway, ``MemberNumberOrEmailBackend.get_user``), and with it the version: when that differs
+from the version this process loaded its copy at, it reads the market's products again. So the
+first request after a product change commits sees the change, in every process. The products
+are a few dozen rows per market; the wizard's pages then need no query for them
+(docs/performance.md).
 
 The cached ``Product`` instances are shared by the requests of a process: read them, never
-change them (a change goes to the database, then through ``catalogue_changed``).
+change them (a change goes to the database, which moves the version).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from django.db.models import F
 
 from subscriptions.models import Market, Product
 
@@ -33,11 +34,6 @@ class Catalogue:
 _catalogues: dict[int, Catalogue] = {}
 
 
-def catalogue_changed(*, market_id: int) -> None:
-    """Call in the transaction that changes a market's products: every process reloads them."""
-    Market.objects.filter(pk=market_id).update(catalogue_version=F("catalogue_version") + 1)
-
-
 def catalogue_for(market: Market) -> Catalogue:
     """The market's products as of ``market.catalogue_version`` (read with the market)."""
     catalogue = _catalogues.get(market.pk)
@@ -47,19 +43,13 @@ def catalogue_for(market: Market) -> Catalogue:
 
 
 def catalogue_products(market: Market, product_ids) -> dict[int, Product]:
-    """The market's products of ``product_ids`` that exist; an id the cached copy lacks (a
-    product added since, in a process that missed no version because none was bumped) makes
-    the process read the catalogue again once."""
-    catalogue = catalogue_for(market)
-    if any(product_id not in catalogue.products for product_id in product_ids):
-        catalogue = _catalogue_load(market)
-    return {
-        product_id: catalogue.products[product_id] for product_id in product_ids if product_id in catalogue.products
-    }
+    """The market's products of ``product_ids`` that exist."""
+    products = catalogue_for(market).products
+    return {product_id: products[product_id] for product_id in product_ids if product_id in products}
 
 
 def catalogue_clear() -> None:
-    """Forget every cached catalogue (tests: a new test may reuse a market id)."""
+    """Forget every cached catalogue (the tests: a test's rows are rolled back)."""
     _catalogues.clear()
 
 

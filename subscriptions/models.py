@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -71,8 +70,8 @@ class Market(models.Model):
     point_value = models.PositiveIntegerField(_("value of one point for finance reports (minor unit)"), default=100)
     cx_phone = models.CharField(_("Customer Experience phone"), max_length=40, blank=True)
     cx_email = models.EmailField(_("Customer Experience email"), blank=True)
-    # Bumped by subscriptions.catalogue.catalogue_changed whenever the market's products
-    # change: each process then reads them again (its in-memory copy is keyed by it).
+    # Set by the database whenever the market's products or the market itself are written
+    # (migration 0007): each process then reads them again (subscriptions/catalogue.py).
     catalogue_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
@@ -217,11 +216,9 @@ class Product(models.Model):
     def description(self) -> str:
         return self.description_en if (get_language() or "ja").startswith("en") else self.description_ja
 
-    @cached_property
+    @property
     def thumbnail_url(self) -> str:
-        """The thumbnail's URL, "" without one. Kept on the instance: the products of the
-        per-process catalogue (subscriptions/catalogue.py) ask the storage once, not on every page
-        that shows them (``FieldFile.url`` cost more than the rest of ``_product_thumb.html``)."""
+        """The thumbnail's URL as the storage gives it now, "" without one."""
         return self.image_thumbnail.url if self.image_thumbnail else ""
 
     @property

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import (
     Market,
     Member,
@@ -24,15 +23,9 @@ from subscriptions.models import (
 
 
 def product_save(*, product: Product) -> Product:
-    """Save a new or changed product; every process reads its market's catalogue again
-    (subscriptions/catalogue.py), the old market's too when the product moved."""
-    with transaction.atomic():
-        before = (
-            Product.objects.filter(pk=product.pk).values_list("market_id", flat=True).first() if product.pk else None
-        )
-        product.save()
-        for market_id in {before, product.market_id} - {None}:
-            catalogue_changed(market_id=market_id)
+    """Save a new or changed product; the database moves its market's catalogue version, so
+    every process reads the market's products again (subscriptions/catalogue.py)."""
+    product.save()
     return product
 
 

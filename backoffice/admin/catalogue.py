@@ -40,15 +40,6 @@ class MarketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # members, products and orders point at markets
 
-    def save_model(self, request, obj, form, change):
-        """Saves the settings, never the catalogue version the form was opened with: a product
-        saved meanwhile bumped it, and writing the old one back would hide that change from the
-        processes that cached the version in between (subscriptions/catalogue.py)."""
-        if not change:
-            return super().save_model(request, obj, form, change)
-        fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key]
-        obj.save(update_fields=[name for name in fields if name != "catalogue_version"])
-
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -283,6 +284,41 @@ def test_a_changed_price_shows_the_new_confirmation_instead_of_charging(guide_cl
     placed = confirm(guide_client, response)
     assert placed.status_code == 302
     assert Exchange.objects.get().points == 150
+
+
+def update_with_the_orm(product_ids, **values):
+    Product.objects.filter(pk__in=product_ids).update(**values)
+
+
+def update_with_sql(product_ids, **values):
+    """What another process (a shell, an import, a data fix) writes: nothing in this process hears of it."""
+    columns = ", ".join(f"{name} = %s" for name in values)
+    with connection.cursor() as cursor:
+        for product_id in product_ids:
+            cursor.execute(f"UPDATE subscriptions_product SET {columns} WHERE id = %s", [*values.values(), product_id])
+
+
+@pytest.mark.parametrize("write", [update_with_the_orm, update_with_sql])
+def test_points_and_a_price_changed_behind_the_apps_back_show_the_new_confirmation_and_place_nothing(
+    guide_client, guide_member, guide_catalogue, write, assert_ledger_ok
+):
+    """The process's catalogue was read for the confirmation; the product then changes without
+    any of the app's code running. Placing quotes the new figures, and the guard refuses them."""
+    reward, sunrise = guide_catalogue["reward"], guide_catalogue["sunrise"]
+    add_to_cart(guide_client, reward)
+    page = open_confirmation(guide_client)
+    assert figure(page, "points") == "♥ 42" and figure(page, "total") == "¥38,440"
+    write([reward.pk], point_cost=150)
+    write([sunrise.pk], price_incl_tax=25600)
+    response = confirm(guide_client, page)
+    assert response.status_code == 200
+    assert "確認画面を開いた後に内容が変わりました" in text(response)
+    assert figure(response, "points") == "♥ 150" and figure(response, "total") == f"¥{36900 + 1000 + 3080:,}"
+    assert not Exchange.objects.exists()
+    assert points_available(member=guide_member) == 500
+    assert guide_client.get(reverse("exchange:bundle")).status_code == 200  # every later page quotes the new figures
+    assert figure(open_confirmation(guide_client), "points") == "♥ 150"
+    assert_ledger_ok()
 
 
 def test_confirming_needs_the_agreement(guide_client, guide_member, guide_catalogue):

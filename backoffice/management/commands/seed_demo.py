@@ -29,7 +29,6 @@ from ssr_points.roles import roles_sync
 from ssr_points.selectors import points_available
 from ssr_points.services import points_grant_for_order
 from subscriptions import services
-from subscriptions.catalogue import catalogue_changed
 from subscriptions.models import Market, Member, PaymentMethod, Product, Subscription, SubscriptionOrder
 
 DEMO_PASSWORD = "ssr-demo-2026"  # noqa: S105 - demo data, printed for the newcomer
@@ -119,7 +118,6 @@ class Command(BaseCommand):
                 product.image.save(f"{sku.lower()}.png", content, save=False)
                 product.save()
             products[sku] = product
-        catalogue_changed(market_id=market.pk)
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)

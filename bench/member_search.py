@@ -283,7 +283,7 @@ def main() -> None:
     )
     request = RequestFactory().get("/admin/subscriptions/member/")
     request.user = staff
-    model_admin = admin.site._registry[Member]
+    model_admin = admin.site.get_model_admin(Member)
 
     settings_ = [("stock, no idx", True, False), ("stock, idx", True, True), ("ours, no idx", False, False)]
     settings_.append(("ours, idx", False, True))

@@ -1,6 +1,6 @@
 """The quote engine: every figure of an exchange, computed once, on the server.
 
-domain.md §2–3: exchange fee = ceil(points / 100) × fee per 100 points (excl. tax, standard
+docs/rules.md §2: exchange fee = ceil(points / 100) × fee per 100 points (excl. tax, standard
 rate); the handling fee (shipping) is waived only when bundled with a subscription order of
 at least the free-handling threshold (tax included); consumption tax is rounded once per
 rate per order: tax of rate r = floor(tax-included total of that rate × r / (100 + r)).
@@ -16,16 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
 from subscriptions.catalogue import catalogue_products
-from subscriptions.compiled_queries import PLACEHOLDER_ID, CompiledQuery, Instances
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
-from subscriptions.selectors import SUBSCRIPTION_COLUMNS, SUBSCRIPTIONS
 
 POINTS_PER_FEE_UNIT = 100
 
@@ -187,58 +184,40 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
     return sorted(cleaned, key=lambda pair: pair[0].sku)
 
 
-def _active_items(member_id: int) -> QuerySet:
-    return (
-        SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", "product_id", "quantity", *(f"subscription__{column}" for column in SUBSCRIPTION_COLUMNS))
-    )
-
-
-# Every wizard page runs it: compiled once per process (subscriptions/compiled_queries.py).
-_ACTIVE_ITEMS = CompiledQuery(_active_items, member_id=PLACEHOLDER_ID)
-_ITEMS = Instances(SubscriptionItem, [field.attname for field in SubscriptionItem._meta.concrete_fields])
-
-
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
-    """The items of the member's active subscription (product and quantity; the products from
-    the process's catalogue, subscriptions/catalogue.py) with their subscription (the quote
-    shows its next shipment date), in one query; ``NoActiveSubscription`` when there is none
-    or it has no items.
-
-    Read once per ``member`` instance: a wizard page checks it, then quotes with it. Placing
-    an exchange loads the member afresh and reads them inside its transaction, so it always quotes against
-    the current subscription.
-    """
-    items = getattr(member, "_active_subscription_items", None)
-    if items is None:
-        rows = _ACTIVE_ITEMS.rows(member_id=member.pk)
-        products = catalogue_products(member.market, [row[1] for row in rows])
-        subscription = SUBSCRIPTIONS.one(rows[0][3:]) if rows else None
-        items = _ITEMS.many(
-            (pk, member.pk, subscription.pk, product_id, quantity) for pk, product_id, quantity, *_ in rows
-        )
-        for item in items:
-            SubscriptionItem.subscription.field.set_cached_value(item, subscription)
-            product = products.get(item.product_id) or Product.objects.get(pk=item.product_id)  # another market's
-            SubscriptionItem.product.field.set_cached_value(item, product)
+    """The items of the member's active subscription with their product and subscription (the
+    quote shows its next shipment date), in one query; ``NoActiveSubscription`` when there is
+    none or it has no items."""
+    items = list(
+        SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
+        .select_related("subscription", "product")
+        .order_by("pk")
+    )
     if not items:
         raise NoActiveSubscription()
-    member._active_subscription_items = items
     return items
 
 
-def quote_build(*, member: Member, lines, ship_now: bool, at: dt.datetime | None = None) -> Quote:
+def quote_build(
+    *,
+    member: Member,
+    lines,
+    ship_now: bool,
+    at: dt.datetime | None = None,
+    items: list[SubscriptionItem] | None = None,
+) -> Quote:
     """Every figure of an exchange of ``lines`` (reward product, quantity) for ``member``.
 
     Bundled (``ship_now=False``): the subscription's items ship with the rewards, so they
     count in the item count, PV, merchandise total and tax, and the handling fee is waived
     when that subscription order reaches the threshold. Apply now: rewards alone, handling
-    fee charged.
+    fee charged. ``items``: ``active_subscription_items`` as the caller read them for this
+    request (a wizard page checks them first); read here otherwise.
     """
     at = at or timezone.now()
     market = member.market
-    items = active_subscription_items(member=member)
+    if items is None:
+        items = active_subscription_items(member=member)
     rewards = [
         QuoteLine(product, quantity, is_reward=True)
         for product, quantity in reward_lines_clean(member=member, lines=lines)

@@ -11,7 +11,6 @@ from django.utils import timezone
 from exchange.models import Exchange, ExchangeRequest
 from exchange.quotes import cancel_last_day
 from ssr_points.models import Allocation
-from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_KEY, CompiledQuery
 from subscriptions.models import Member, Subscription
 
 
@@ -30,15 +29,13 @@ class BundledShipment:
 
 def exchange_bundled_shipment(*, exchange: Exchange) -> BundledShipment | None:
     """For a bundled exchange not yet shipped: the shipment date of its subscription order (once
-    created) or of the member's next one, and the cancel cut-off. One query at most (none when
-    ``exchange.order`` was selected with it)."""
+    created; no longer cancellable) or of the member's next one, and the cancel cut-off. One
+    query at most (none when the exchange was read with ``exchanges_with_next_shipment``)."""
     if exchange.ship_now or exchange.status != Exchange.Status.PLACED:
         return None
     if exchange.order_id is not None:
-        return bundled_shipment(
-            ship_now=False, status=exchange.status, order_shipment_date=exchange.order.shipment_date
-        )
-    if hasattr(exchange, "next_shipment_date"):  # read with the exchange (``with_next_shipment``)
+        return BundledShipment(shipment_date=exchange.order.shipment_date, cancel_last_day=None)
+    if hasattr(exchange, "next_shipment_date"):  # read with the exchange (``exchanges_with_next_shipment``)
         date = exchange.next_shipment_date
     else:
         date = (
@@ -46,25 +43,9 @@ def exchange_bundled_shipment(*, exchange: Exchange) -> BundledShipment | None:
             .values_list("next_shipment_date", flat=True)
             .first()
         )
-    return bundled_shipment(ship_now=False, status=exchange.status, next_shipment_date=date)
-
-
-def bundled_shipment(
-    *,
-    ship_now: bool,
-    status: str,
-    order_shipment_date: dt.date | None = None,
-    next_shipment_date: dt.date | None = None,
-) -> BundledShipment | None:
-    """The rule of ``exchange_bundled_shipment`` on plain values: the subscription order's date
-    once the exchange has one (no longer cancellable), else the member's next shipment date."""
-    if ship_now or status != Exchange.Status.PLACED:
+    if date is None:
         return None
-    if order_shipment_date is not None:
-        return BundledShipment(shipment_date=order_shipment_date, cancel_last_day=None)
-    if next_shipment_date is None:
-        return None
-    return BundledShipment(shipment_date=next_shipment_date, cancel_last_day=cancel_last_day(next_shipment_date))
+    return BundledShipment(shipment_date=date, cancel_last_day=cancel_last_day(date))
 
 
 @dataclass(frozen=True)
@@ -78,29 +59,18 @@ class PlacedExchange:
     shipment: BundledShipment | None
 
 
-def _placed_exchange(member_id: int, number: str) -> QuerySet:
-    return exchanges_with_next_shipment(Exchange.objects.filter(member_id=member_id, number=number)).values_list(
-        "number", "points", "total", "ship_now", "status", "order__shipment_date", "next_shipment_date"
-    )
-
-
-_PLACED_EXCHANGE = CompiledQuery(_placed_exchange, member_id=PLACEHOLDER_ID, number=PLACEHOLDER_KEY)
-
-
 def placed_exchange(*, member_id: int, number: str) -> PlacedExchange | None:
-    """The done page's exchange, or None when the member has none of that number: one query of
-    seven columns, compiled once per process (``subscriptions/compiled_queries.py``)."""
-    rows = _PLACED_EXCHANGE.rows(member_id=member_id, number=number)
-    if not rows:
+    """The done page's exchange, or None when the member has none of that number: one query."""
+    exchange = exchanges_with_next_shipment(Exchange.objects.filter(member_id=member_id, number=number)).first()
+    if exchange is None:
         return None
-    number, points, total, ship_now, status, order_shipment_date, next_shipment_date = rows[0]
-    shipment = bundled_shipment(
-        ship_now=ship_now,
-        status=status,
-        order_shipment_date=order_shipment_date,
-        next_shipment_date=next_shipment_date,
+    return PlacedExchange(
+        number=exchange.number,
+        points=exchange.points,
+        total=exchange.total,
+        ship_now=exchange.ship_now,
+        shipment=exchange_bundled_shipment(exchange=exchange),
     )
-    return PlacedExchange(number=number, points=points, total=total, ship_now=ship_now, shipment=shipment)
 
 
 def exchanges_with_next_shipment(queryset: QuerySet[Exchange]) -> QuerySet[Exchange]:

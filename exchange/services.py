@@ -8,7 +8,6 @@ import uuid
 from functools import partial
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from exchange.exceptions import NotCancellable, NotShippable, PaymentMethodNeedsStaff, QuoteChanged
@@ -17,7 +16,6 @@ from exchange.quotes import Quote, quote_build
 from exchange.tasks import exchange_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.services import points_account_lock, points_redeem, points_reverse
-from subscriptions.compiled_queries import PLACEHOLDER_ID, PLACEHOLDER_UUID, CompiledInsert, CompiledQuery, columns
 from subscriptions.models import Member
 from subscriptions.selectors import member_with_market
 
@@ -26,15 +24,6 @@ NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 def exchange_number_new() -> str:
     return "EX-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
-
-
-def _exchange_with_key(member_id: int, key: uuid.UUID) -> QuerySet:
-    return Exchange.objects.filter(member_id=member_id, idempotency_key=key).values_list("pk")[:1]
-
-
-# Every placing runs it: compiled once per process (subscriptions/compiled_queries.py).
-_EXCHANGE_WITH_KEY = CompiledQuery(_exchange_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_UUID)
-_EXCHANGE_INSERT = CompiledInsert(Exchange)
 
 
 def exchange_place(
@@ -60,9 +49,9 @@ def exchange_place(
     member = member_with_market(member_id=member.pk)
     with transaction.atomic():
         account = points_account_lock(member=member)
-        placed = _EXCHANGE_WITH_KEY.rows(member_id=member.pk, key=idempotency_key)
-        if placed:
-            return Exchange.objects.get(pk=placed[0][0])
+        placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=idempotency_key).first()
+        if placed is not None:
+            return placed
         if staff_user is None and not member.pays_by_card:
             raise PaymentMethodNeedsStaff()
         quote = quote_build(member=member, lines=lines, ship_now=ship_now, at=now)
@@ -83,37 +72,20 @@ def exchange_place(
             now=now,
             account=account,
         )
-        exchange = _EXCHANGE_INSERT.save(
-            Exchange(
-                member=member,
-                number=number,
-                ship_now=ship_now,
-                idempotency_key=idempotency_key,
-                redemption=redemption,
-                placed_by=staff_user,
-                created_at=now,
-                **exchange_figures(quote),
-            )
+        exchange = Exchange.objects.create(
+            member=member,
+            number=number,
+            ship_now=ship_now,
+            idempotency_key=idempotency_key,
+            redemption=redemption,
+            placed_by=staff_user,
+            created_at=now,
+            **exchange_figures(quote),
         )
         _lines_create(exchange=exchange, quote=quote)
         # The member's 受付 email, once the exchange is committed (never for a repeat above).
         transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "placed"), robust=True)
     return exchange
-
-
-_LINE_COLUMNS = ("member", "exchange", "product", "quantity", "unit_points", "tax_rate")
-_TAX_LINE_COLUMNS = ("member", "exchange", "rate", "amount_incl_tax", "tax")
-
-# The exchange's reward lines and tax lines in one set-based statement whose text is the same for
-# any number of lines (PostgreSQL keeps it prepared): ``bulk_create`` built a model and its
-# INSERT per call in Python (docs/performance.md). The rows and values are those it wrote.
-_LINE_TABLE, _TAX_LINE_TABLE = ExchangeLine._meta.db_table, ExchangeTaxLine._meta.db_table
-_LINES_SQL = (
-    f"WITH reward_lines AS (INSERT INTO {_LINE_TABLE} ({columns(ExchangeLine, *_LINE_COLUMNS)}) "
-    "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])) "
-    f"INSERT INTO {_TAX_LINE_TABLE} ({columns(ExchangeTaxLine, *_TAX_LINE_COLUMNS)}) "
-    "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])"
-)
 
 
 def _lines_create(*, exchange: Exchange, quote: Quote) -> None:
@@ -128,27 +100,6 @@ def _lines_create(*, exchange: Exchange, quote: Quote) -> None:
         raise ValueError(f"exchange {exchange.number}: the tax by rate does not add up to the tax {exchange.tax}")
     if sum(line.amount_incl_tax for line in tax_lines) != exchange.total:
         raise ValueError(f"exchange {exchange.number}: the amounts by rate do not add up to the total {exchange.total}")
-    lines = quote.reward_lines
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _LINES_SQL,
-                [
-                    exchange.member_id,
-                    exchange.pk,
-                    [line.product.pk for line in lines],
-                    [line.quantity for line in lines],
-                    [line.product.point_cost for line in lines],
-                    [line.product.tax_rate for line in lines],
-                    exchange.member_id,
-                    exchange.pk,
-                    [line.rate for line in tax_lines],
-                    [line.amount_incl_tax for line in tax_lines],
-                    [line.tax for line in tax_lines],
-                ],
-            )
-        return
     ExchangeLine.objects.bulk_create(
         ExchangeLine(
             member_id=exchange.member_id,
@@ -158,7 +109,7 @@ def _lines_create(*, exchange: Exchange, quote: Quote) -> None:
             unit_points=line.product.point_cost,
             tax_rate=line.product.tax_rate,
         )
-        for line in lines
+        for line in quote.reward_lines
     )
     ExchangeTaxLine.objects.bulk_create(
         ExchangeTaxLine(

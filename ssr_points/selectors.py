@@ -6,28 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import (
-    Count,
-    DateTimeField,
-    Expression,
-    ExpressionWrapper,
-    F,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db.models import DateTimeField, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.earning import points_for_pv
 from ssr_points.models import Entry, Lot, PointAccount
-from subscriptions.compiled_queries import PLACEHOLDER_AT, PLACEHOLDER_ID, CompiledQuery, Instances
 from subscriptions.models import Market, Member, Subscription, SubscriptionItem
-from subscriptions.selectors import SUBSCRIPTION_COLUMNS, SUBSCRIPTIONS, subscription_active
+from subscriptions.selectors import subscription_active
 from subscriptions.services import shipment_date_next
 
 
@@ -44,25 +30,6 @@ class Spendable:
         return sum(lot.remaining for lot in self.lots) - self.debt
 
 
-LOT_COLUMNS = [field.attname for field in Lot._meta.concrete_fields]
-LOTS = Instances(Lot, LOT_COLUMNS)
-
-
-def _spendable_lots_with_debt(member_id: int, at: dt.datetime) -> QuerySet:
-    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
-    return (
-        Lot.objects.filter(member_id=member_id)
-        .spendable(at=at)
-        .fifo()
-        .annotate(account_debt=Subquery(debt))
-        .values_list(*LOT_COLUMNS, "account_debt")
-    )
-
-
-# Every wizard page and the home page run it: compiled once per process (subscriptions/compiled_queries.py).
-_SPENDABLE = CompiledQuery(_spendable_lots_with_debt, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
-
-
 def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spendable:
     """The lots unexpired at ``at`` (default now) and the debt, in one query.
 
@@ -70,9 +37,14 @@ def points_spendable(*, member: Member, at: dt.datetime | None = None) -> Spenda
     query for it. A lot whose expiry instant has passed never counts, even before the
     nightly job ran.
     """
-    rows = _SPENDABLE.rows(member_id=member.pk, at=at or timezone.now())
-    lots = LOTS.many(row[:-1] for row in rows)
-    return Spendable(lots=lots, debt=(rows[0][-1] or 0) if rows else points_debt(member=member))
+    debt = PointAccount.objects.filter(member_id=OuterRef("member_id")).values("debt")[:1]
+    lots = list(
+        Lot.objects.filter(member_id=member.pk)
+        .spendable(at=at or timezone.now())
+        .fifo()
+        .annotate(account_debt=Subquery(debt))
+    )
+    return Spendable(lots=lots, debt=(lots[0].account_debt or 0) if lots else points_debt(member=member))
 
 
 def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
@@ -102,14 +74,6 @@ HISTORY_FILTERS: dict[str, Q] = {
 }
 
 
-def entries_history(*, member: Member, show: str | None = None) -> QuerySet[Entry]:
-    """The member's entries, newest first; ``show`` one of ``HISTORY_FILTERS`` (else all)."""
-    entries = Entry.objects.filter(member_id=member.pk)
-    if show in HISTORY_FILTERS:
-        entries = entries.filter(HISTORY_FILTERS[show])
-    return entries.select_related("staff_user").order_by("-created_at", "-id")
-
-
 # -- the member's home: expiring soon, earn progress ----------------------------------------------
 
 EXPIRING_SOON_DAYS = 60
@@ -137,7 +101,7 @@ def points_expiring_soon(*, lots: list[Lot], at: dt.datetime, days: int = EXPIRI
 
 @dataclass(frozen=True)
 class EarnProgress:
-    """Where the member stands on the earn-rate schedule (domain.md §3, "Points are granted")."""
+    """Where the member stands on the earn-rate schedule (docs/rules.md §1, "Earning")."""
 
     subscription: Subscription | None
     months_subscribed: int
@@ -156,25 +120,18 @@ class EarnProgress:
         return self.next_step_month == self.next_order_month
 
 
-def _active_subscription_items(member_id: int) -> QuerySet:
-    items = SubscriptionItem.objects.filter(member_id=member_id, subscription__status=Subscription.Status.ACTIVE)
-    subscription = [f"subscription__{column}" for column in SUBSCRIPTION_COLUMNS]
-    return items.order_by("pk").values_list(*subscription, "quantity", "product__pv")
-
-
-# The home page reads it: compiled once per process (subscriptions/compiled_queries.py).
-_ACTIVE_SUBSCRIPTION_ITEMS = CompiledQuery(_active_subscription_items, member_id=PLACEHOLDER_ID)
-
-
 def earn_progress(*, member: Member) -> EarnProgress:
     """Months subscribed, the current rate, the next order's rate and points, and the next
     higher rate with the shipment it starts with. One query: the active subscription with its
     items' quantities and PV (a second only for a subscription without items)."""
     market = member.market
-    rows = _ACTIVE_SUBSCRIPTION_ITEMS.rows(member_id=member.pk)
-    width = len(SUBSCRIPTION_COLUMNS)
-    subscription = SUBSCRIPTIONS.one(rows[0][:width]) if rows else subscription_active(member=member)
-    pv = sum((Decimal(row[width + 1]) * row[width] for row in rows), start=Decimal("0"))
+    items = list(
+        SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
+        .select_related("subscription", "product")
+        .order_by("pk")
+    )
+    subscription = items[0].subscription if items else subscription_active(member=member)
+    pv = sum((item.product.pv * item.quantity for item in items), start=Decimal("0"))
     months = subscription.months_subscribed if subscription else 0
     current_rate = market.earn_rate_percent(max(months, 1))
     next_month = months + 1
@@ -199,7 +156,7 @@ def earn_progress(*, member: Member) -> EarnProgress:
         next_order_month=next_month,
         next_order_rate=next_rate,
         next_order_pv=pv,
-        next_order_points=points_for_pv(pv=pv, percent=next_rate) if rows else 0,
+        next_order_points=points_for_pv(pv=pv, percent=next_rate) if items else 0,
         next_shipment_date=subscription.next_shipment_date if subscription else None,
         next_step_rate=step[1] if step else None,
         next_step_month=step[0] if step else None,
@@ -207,80 +164,13 @@ def earn_progress(*, member: Member) -> EarnProgress:
     )
 
 
-HISTORY_PAGE_SIZE = 20
-ENTRY_COLUMNS = [field.attname for field in Entry._meta.concrete_fields]
-_ENTRIES = Instances(Entry, ENTRY_COLUMNS)
-LOT_OF_ENTRY_COLUMNS = [f"lot__{column}" for column in LOT_COLUMNS]
-
-
-def _history_count(member_id: int) -> QuerySet:
-    return Entry.objects.filter(member_id=member_id).values("member_id").annotate(n=Count("pk")).values("n")
-
-
-# Columns the apps above the ledger add to the member's history, by the name each entry gets: the
-# exchange app's products of an exchange (exchange/history.py). Read with the entries, in the same
-# query, rather than in one more per app; added when the apps are ready, before the first page is
-# compiled.
-HISTORY_COLUMNS: dict[str, Expression] = {}
-
-
-def _history_first_page(member_id: int) -> QuerySet:
-    """The first page with the history's length beside each row: one round trip for what
-    ``Paginator`` asks first (the count) and then (the page). The count is a subquery that
-    PostgreSQL runs once (an InitPlan), from the index alone, whatever the page's rows."""
-    entries = Entry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
-    total = Subquery(_history_count(member_id))
-    columns = [*ENTRY_COLUMNS, *LOT_OF_ENTRY_COLUMNS, *HISTORY_COLUMNS, "total"]
-    return entries.annotate(**HISTORY_COLUMNS, total=total).values_list(*columns)[:HISTORY_PAGE_SIZE]
-
-
-# The home page's: compiled once per process (subscriptions/compiled_queries.py).
-_HISTORY_FIRST_PAGE = CompiledQuery(_history_first_page, member_id=PLACEHOLDER_ID)
-
-
-class EntriesHistory:
-    """The member's entries, newest first, each with its lot, for ``Paginator(…, HISTORY_PAGE_SIZE)``:
-    the count and the first page (what members open) come from one compiled query, other pages
-    and the filters from ``entries_history``. An entry's ``member_reason`` reads its lot,
-    loaded with it."""
-
-    def __init__(self, *, member: Member, show: str | None = None):
-        self.member = member
-        self.show = show if show in HISTORY_FILTERS else None  # a filter: ORM queries, as later pages
-        self._first_page: list[tuple] | None = None
-
-    def count(self) -> int:
-        if self.show:
-            return entries_history(member=self.member, show=self.show).count()
-        rows = self._first_page_rows()
-        return rows[0][-1] if rows else 0
-
-    def __getitem__(self, index: slice) -> list[Entry]:
-        # The first page: ``Paginator`` asks for [0:20], or [0:count] for a shorter history.
-        if not self.show and index.start == 0 and index.stop is not None and index.stop <= HISTORY_PAGE_SIZE:
-            return self._entries(self._first_page_rows()[: index.stop])
-        entries = entries_history(member=self.member, show=self.show).select_related("lot")
-        return list(entries.annotate(**HISTORY_COLUMNS)[index])
-
-    def _first_page_rows(self) -> list[tuple]:
-        if self._first_page is None:
-            self._first_page = _HISTORY_FIRST_PAGE.rows(member_id=self.member.pk)
-        return self._first_page
-
-    @staticmethod
-    def _entries(rows: list[tuple]) -> list[Entry]:
-        """The entries of the first page's rows: each row has the entry's columns, its lot's, the
-        added columns and the count."""
-        lot_start = len(ENTRY_COLUMNS)
-        lot_end = lot_start + len(LOT_COLUMNS)
-        entries = _ENTRIES.many(row[:lot_start] for row in rows)
-        with_lot = (row for entry, row in zip(entries, rows, strict=True) if entry.lot_id is not None)
-        lots = iter(LOTS.many(row[lot_start:lot_end] for row in with_lot))
-        for entry, row in zip(entries, rows, strict=True):
-            Entry.lot.field.set_cached_value(entry, next(lots) if entry.lot_id is not None else None)
-            for name, value in zip(HISTORY_COLUMNS, row[lot_end:-1], strict=True):
-                setattr(entry, name, value)
-        return entries
+def entries_history(*, member: Member, show: str | None = None) -> QuerySet[Entry]:
+    """The member's entries, newest first, each with its lot (``Entry.member_reason`` reads it);
+    ``show`` one of ``HISTORY_FILTERS`` (else all)."""
+    entries = Entry.objects.filter(member_id=member.pk)
+    if show in HISTORY_FILTERS:
+        entries = entries.filter(HISTORY_FILTERS[show])
+    return entries.select_related("lot").order_by("-created_at", "-id")
 
 
 # -- finance report (docs/admin.md): one grouped query per table, no loop over rows -------------
@@ -358,7 +248,7 @@ def report_points_expiring_by_month(
 ) -> list[MonthPoints]:
     """Spendable points per month of their last valid day (market time zone), this month and the
     next ``months`` − 1: a lot that expires at 2027-01-01 00:00 is last usable on 31 December, so it
-    is December's (domain.md "How members read it"; the instant is the exclusive end)."""
+    is December's (docs/rules.md §4; the instant is the exclusive end)."""
     at = at or timezone.now()
     zone = market.zone
     start = _month_start(at=at, zone=zone)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from ssr_points.earning import points_for_pv
@@ -37,19 +37,14 @@ from ssr_points.exceptions import (
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from ssr_points.roles import daily_points_added_cap
-from ssr_points.selectors import LOT_COLUMNS, LOTS
-from subscriptions.compiled_queries import (
-    PLACEHOLDER_AT,
-    PLACEHOLDER_ID,
-    PLACEHOLDER_KEY,
-    CompiledInsert,
-    CompiledQuery,
-    Instances,
-    columns,
-)
 from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
+# A grant's entry: its reason (stored in Japanese; members read it in their language from the
+# kind and reference, ``Entry.member_reason``) and the key that makes it once per order. The nightly
+# set-based grant (ssr_points/batches.py) writes the same from these.
+GRANT_REASON = "定期購入 注文 {number} の出荷による付与"
+GRANT_KEY_PREFIX = "grant:order:"
 
 
 # -- rules ------------------------------------------------------------------------------
@@ -90,49 +85,17 @@ def _check_reason(reason: str | None) -> str:
 # -- locking and the moves every service shares ---------------------------------------------
 
 
-ACCOUNT_COLUMNS = [field.attname for field in PointAccount._meta.concrete_fields]
-_ACCOUNTS = Instances(PointAccount, ACCOUNT_COLUMNS)
-
-
-def _account_row_for_update(member_id: int) -> QuerySet:
-    return PointAccount.objects.select_for_update().filter(member_id=member_id).values_list(*ACCOUNT_COLUMNS)
-
-
-# Every writer's first lock: compiled once per process (subscriptions/compiled_queries.py).
-_ACCOUNT_FOR_UPDATE = CompiledQuery(_account_row_for_update, member_id=PLACEHOLDER_ID)
-
-
 def _account_for_update(member_id: int) -> PointAccount:
     """Lock the member's account row (creating it on first use). Always the first lock."""
-    rows = _ACCOUNT_FOR_UPDATE.rows(member_id=member_id)
-    if rows:
-        return _ACCOUNTS.one(rows[0])
+    account = PointAccount.objects.select_for_update().filter(member_id=member_id).first()
+    if account is not None:
+        return account
     try:
         with transaction.atomic():
             PointAccount.objects.create(member_id=member_id)
     except IntegrityError:
         pass  # created meanwhile by a concurrent writer
     return PointAccount.objects.select_for_update().get(member_id=member_id)
-
-
-_ACCOUNT_BALANCE_SQL = "UPDATE {table} SET {balance} = %s, {updated_at} = %s WHERE {pk} = %s".format(
-    table=PointAccount._meta.db_table,
-    balance=columns(PointAccount, "balance"),
-    updated_at=columns(PointAccount, "updated_at"),
-    pk=PointAccount._meta.pk.column,
-)
-
-
-def _account_balance_save(account: PointAccount) -> None:
-    """``account.save(update_fields=["balance", "updated_at"])`` as one fixed statement: the
-    same columns and values (``updated_at`` is ``auto_now``: the time of the save)."""
-    account.updated_at = timezone.now()
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ACCOUNT_BALANCE_SQL,
-            [account.balance, connection.ops.adapt_datetimefield_value(account.updated_at), account.pk],
-        )
 
 
 def points_account_lock(*, member: Member) -> PointAccount:
@@ -146,33 +109,12 @@ def points_account_lock(*, member: Member) -> PointAccount:
     return _account_for_update(member.pk)
 
 
-def _lots_for_update(member_id: int, at: dt.datetime) -> QuerySet:
-    return Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo().values_list(*LOT_COLUMNS)
-
-
-def _entry_with_key(member_id: int, key: str) -> QuerySet:
-    return Entry.objects.filter(member_id=member_id, idempotency_key=key).order_by("pk").values_list("pk")[:1]
-
-
-# Every placed exchange runs them: compiled once per process (subscriptions/compiled_queries.py).
-_LOTS_FOR_UPDATE = CompiledQuery(_lots_for_update, member_id=PLACEHOLDER_ID, at=PLACEHOLDER_AT)
-_ENTRY_WITH_KEY = CompiledQuery(_entry_with_key, member_id=PLACEHOLDER_ID, key=PLACEHOLDER_KEY)
-
-
-# A redemption's entry, written by every placed exchange (subscriptions/compiled_queries.py).
-_ENTRY_INSERT = CompiledInsert(Entry)
-
-
 def _entry_of_request(member_id: int, key: str) -> Entry | None:
     """The entry an earlier call with the same idempotency key wrote, if any."""
-    rows = _ENTRY_WITH_KEY.rows(member_id=member_id, key=key)
-    return Entry.objects.get(pk=rows[0][0]) if rows else None
+    return Entry.objects.filter(member_id=member_id, idempotency_key=key).order_by("pk").first()
 
 
 def _spendable_lots_for_update(member_id: int, *, at: dt.datetime, exclude_lot_id: int | None = None) -> list[Lot]:
-    if exclude_lot_id is None:
-        rows = _LOTS_FOR_UPDATE.rows(member_id=member_id, at=at)
-        return LOTS.many(rows)
     lots = Lot.objects.select_for_update().filter(member_id=member_id).spendable(at=at).fifo()
     if exclude_lot_id is not None:
         lots = lots.exclude(pk=exclude_lot_id)
@@ -194,42 +136,10 @@ def _take_fifo(lots: Sequence[Lot], points: int) -> dict[Lot, int]:
     return taken
 
 
-# The lots' new ``remaining`` and the allocations that explain them, in one set-based statement
-# with the same text for any number of lots (so PostgreSQL keeps it prepared): the ORM's
-# ``bulk_update`` builds a CASE WHEN per lot and ``bulk_create`` a model per row, in Python, on
-# every redemption (docs/performance.md). It writes what they wrote: the values come from Python.
-_LOTS_AND_ALLOCATIONS_SQL = (
-    "WITH moves AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m(lot_id, remaining, points)), "
-    "updated AS (UPDATE {lot} SET {remaining} = moves.remaining FROM moves WHERE {lot}.{lot_pk} = moves.lot_id) "
-    "INSERT INTO {allocation} ({allocation_columns}) "
-    "SELECT %s, %s, moves.lot_id, moves.points FROM moves"
-).format(
-    lot=Lot._meta.db_table,
-    remaining=columns(Lot, "remaining"),
-    lot_pk=Lot._meta.pk.column,
-    allocation=Allocation._meta.db_table,
-    allocation_columns=columns(Allocation, "member", "entry", "lot", "points"),
-)
-
-
 def _record_allocations(*, entry: Entry, moves: dict[Lot, int]) -> None:
     """Persist lot changes and the allocation rows that explain them (+ taken, − given back)."""
     moves = {lot: points for lot, points in moves.items() if points}
     if not moves:
-        return
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _LOTS_AND_ALLOCATIONS_SQL,
-                [
-                    [lot.pk for lot in moves],
-                    [lot.remaining for lot in moves],
-                    list(moves.values()),
-                    entry.member_id,
-                    entry.pk,
-                ],
-            )
         return
     Lot.objects.bulk_update(list(moves), ["remaining"])
     Allocation.objects.bulk_create(
@@ -238,7 +148,7 @@ def _record_allocations(*, entry: Entry, moves: dict[Lot, int]) -> None:
 
 
 def _repay_debt(account: PointAccount, lots: Iterable[Lot], moves: dict[Lot, int]) -> None:
-    """Points coming in pay off a clawback debt first (domain.md: later grants pay off first)."""
+    """Points coming in pay off a clawback debt first (docs/rules.md §1: later incoming points repay first)."""
     if account.debt <= 0:
         return
     for lot in lots:
@@ -314,6 +224,17 @@ def _expire_lot(*, account: PointAccount, lot: Lot, now: dt.datetime) -> Entry:
     return entry
 
 
+def points_expire_member(*, member_id: int, at: dt.datetime, now: dt.datetime | None = None) -> list[Entry]:
+    """Record the expiry of the member's lots whose expiry instant is at or before ``at``: one
+    member at a time, the rule the nightly job applies to every member at once, set-based
+    (``ssr_points.batches.points_expire_due``). Safe to run twice."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = _account_for_update(member_id)
+        due = Lot.objects.select_for_update().filter(member_id=member_id, remaining__gt=0, expires_at__lte=at)
+        return [_expire_lot(account=account, lot=lot, now=now) for lot in due.order_by("expires_at", "pk")]
+
+
 # -- grants -------------------------------------------------------------------------------
 
 
@@ -344,10 +265,10 @@ def points_grant_for_order(*, order: SubscriptionOrder, now: dt.datetime | None 
             points=points,
             granted_at=now,
             kind=Entry.Kind.GRANT,
-            reason=f"定期購入 注文 {order.number} の出荷による付与",
+            reason=GRANT_REASON.format(number=order.number),
             reference=order.number,
             order=order,
-            idempotency_key=f"grant:order:{order.pk}",
+            idempotency_key=f"{GRANT_KEY_PREFIX}{order.pk}",
             now=now,
         )
 
@@ -392,21 +313,19 @@ def points_redeem(
         available = sum(lot.remaining for lot in lots)
         if points > available:
             raise InsufficientPoints(requested=points, available=available)
-        entry = _ENTRY_INSERT.save(
-            Entry(
-                member_id=member.pk,
-                kind=Entry.Kind.REDEMPTION,
-                points=-points,
-                created_at=now,
-                reason=reason,
-                reference=reference,
-                idempotency_key=idempotency_key,
-                staff_user=staff_user,
-            )
+        entry = Entry.objects.create(
+            member_id=member.pk,
+            kind=Entry.Kind.REDEMPTION,
+            points=-points,
+            created_at=now,
+            reason=reason,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            staff_user=staff_user,
         )
         _record_allocations(entry=entry, moves=_take_fifo(lots, points))
         account.balance -= points
-        _account_balance_save(account)
+        account.save(update_fields=["balance", "updated_at"])
         return entry
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -12,11 +11,12 @@ from subscriptions.models import Member
 
 
 def member_of(user) -> Member | None:
-    """The user's member profile with its market: loaded with the user by the member login
-    backend (``MemberNumberOrEmailBackend.get_user``), else read here in one query."""
-    if get_user_model().member.is_cached(user):
-        return getattr(user, "member", None)  # None: cached as "no member profile"
-    return Member.objects.select_related("market").filter(user_id=user.pk).first()
+    """The user's member profile, or None (a staff account): loaded with the user and its market
+    by the member login backend (``MemberNumberOrEmailBackend.get_user``)."""
+    try:
+        return user.member
+    except Member.DoesNotExist:
+        return None
 
 
 def member_required(view):

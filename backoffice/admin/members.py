@@ -323,7 +323,7 @@ def order_members(word: str) -> list[int]:
 def member_or_404(object_id) -> Member:
     """The member of an admin URL, or 404 for an id that is not one (``abc``, ``1e99``, a NUL)."""
     try:
-        pk = Member._meta.pk.to_python(unquote(object_id))
+        pk = Member._meta.get_field("id").to_python(unquote(object_id))
     except ValidationError:
         raise Http404 from None
     return get_object_or_404(Member.objects.select_related("market", "user"), pk=pk)

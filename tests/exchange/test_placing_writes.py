@@ -1,19 +1,17 @@
-"""Placing writes with set-based statements on PostgreSQL (docs/performance.md): the rows and values
-must be those the ORM path (``bulk_update``, ``bulk_create``, ``Model.objects.create``) writes."""
+"""What placing an exchange writes: the exchange, its redemption, the lots it takes FIFO and the
+allocations that explain them, its reward lines and its tax by rate."""
 
 import datetime as dt
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from exchange.models import Exchange
 from exchange.services import exchange_place
-from ssr_points.models import Allocation, Entry, Lot, PointAccount
+from ssr_points.models import Allocation, Lot, PointAccount
 from ssr_points.services import points_adjust
-from subscriptions.compiled_queries import CompiledInsert
 from subscriptions.services import subscription_save
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
@@ -114,26 +112,38 @@ def place(member, products, now):
     )
 
 
-def orm_create(self, obj):
-    """``Model.objects.create``'s insert."""
-    obj.save(force_insert=True)
-    return obj
-
-
-def test_placing_writes_what_the_orm_wrote(products, monkeypatch, is_postgres, assert_ledger_ok):
-    if not is_postgres:
-        pytest.skip("the set-based statements are PostgreSQL's; other databases take the ORM path")
+def test_placing_writes_the_exchange_its_lines_and_the_lots_it_takes(products, assert_ledger_ok):
     now = timezone.now()
-    set_based = member_with_three_lots(products, now)
-    place(set_based, products, now)
-    orm = member_with_three_lots(products, now)
-    with monkeypatch.context() as patched:  # what another database gets: the ORM path
-        patched.setattr(connection, "vendor", "other")
-        patched.setattr(CompiledInsert, "save", orm_create)
-        place(orm, products, now)
-    assert written(set_based) == written(orm)
-    assert written(set_based)["lots"] == [(30, 0, 0), (50, 0, 0), (200, 161, 0)]
-    assert written(set_based)["allocations"] == [(0, 30, True), (1, 50, True), (2, 39, True)]
-    assert written(set_based)["lines"] == [("RW-35", 1, 35, 10, True), ("RW-42", 2, 42, 8, True)]
-    assert Entry.objects.filter(member=set_based, kind=Entry.Kind.REDEMPTION).get().points == -119
+    member = member_with_three_lots(products, now)
+    place(member, products, now)
+    rows = written(member)
+    assert rows["exchange"] == {
+        "status": Exchange.Status.PLACED,
+        "ship_now": False,
+        "points": 119,
+        "fee_units": 2,
+        "exchange_fee_excl_tax": 2800,
+        "handling_fee_excl_tax": 0,
+        "subtotal_excl_tax": rows["exchange"]["subtotal_excl_tax"],
+        "tax": rows["exchange"]["tax"],
+        "total": 49200 + 3080,
+        "pv": Decimal("240"),
+        "charge_incl_tax": 3080,
+        "order_id": None,
+        "reversal_id": None,
+        "placed_by_id": None,
+        "shipped_at": None,
+        "cancelled_at": None,
+    }
+    # ¥49,200 at 8 %, ¥3,080 (the fee) at 10 %: each rate's tax rounded down once.
+    assert rows["tax_lines"] == [(8, 49200, 3644, True), (10, 3080, 280, True)]
+    assert rows["exchange"]["tax"] == 3644 + 280
+    assert rows["exchange"]["subtotal_excl_tax"] == 49200 + 3080 - 3644 - 280
+    assert rows["exchange_placed_at"] == now
+    assert rows["entry"] == ("redemption", -119, "ポイント交換 N", True, None, None, None, None, now)
+    assert rows["entry_key"]
+    assert rows["lots"] == [(30, 0, 0), (50, 0, 0), (200, 161, 0)]
+    assert rows["allocations"] == [(0, 30, True), (1, 50, True), (2, 39, True)]
+    assert rows["lines"] == [("RW-35", 1, 35, 10, True), ("RW-42", 2, 42, 8, True)]
+    assert rows["balance"] == 280 - 119
     assert_ledger_ok()

@@ -81,26 +81,11 @@ def test_the_member_login_backend_loads_user_member_and_market_together(member, 
     assert backend.get_user(0) is None
 
 
-def test_the_compiled_user_query_loads_what_select_related_loads(member, django_assert_num_queries):
-    """``get_user`` runs its query compiled once per process and builds the instances itself:
-    the user, member and market must be what ``select_related("member__market")`` gives."""
-
-    def loaded(instance):
-        return {name: value for name, value in vars(instance).items() if name != "_state"}, instance._state.adding
-
-    expected = get_user_model().objects.select_related("member__market").get(pk=member.user_id)
-    with django_assert_num_queries(1):
-        user = MemberNumberOrEmailBackend().get_user(member.user_id)
-        assert loaded(user) == loaded(expected)
-        assert loaded(user.member) == loaded(expected.member)
-        assert loaded(user.member.market) == loaded(expected.member.market)
-        assert user.member.user is user
-    staff = get_user_model().objects.get(pk=StaffUserFactory().pk)
+def test_a_staff_account_has_no_member_profile_and_an_inactive_user_is_refused(member, django_assert_num_queries):
+    staff = StaffUserFactory()
     with django_assert_num_queries(1):
         user = MemberNumberOrEmailBackend().get_user(staff.pk)
-        assert loaded(user) == loaded(staff)
-        with pytest.raises(get_user_model().member.RelatedObjectDoesNotExist):
-            user.member  # noqa: B018 - known to have none, without a query
+        assert user == staff and member_of(user) is None  # known to have none, without a query
     get_user_model().objects.filter(pk=member.user_id).update(is_active=False)
     assert MemberNumberOrEmailBackend().get_user(member.user_id) is None
 

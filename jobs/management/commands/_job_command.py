@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -23,13 +24,17 @@ def parse_now(value: str) -> dt.datetime:
 class JobCommand(BaseCommand):
     unit = "item"
 
+    def execute(self, *args, **options):
+        self.progress_file = options.get("stderr") or sys.stderr  # the stream itself: tqdm rewrites its line
+        return super().execute(*args, **options)
+
     def add_arguments(self, parser):
         parser.add_argument(
             "--now", type=parse_now, default=None, help="The run's cutoff (ISO datetime; default: the current time)."
         )
 
     def progress_bar(self, options) -> tqdm:
-        return tqdm(unit=self.unit, disable=options["verbosity"] == 0, file=self.stderr._out, mininterval=1.0)
+        return tqdm(unit=self.unit, disable=options["verbosity"] == 0, file=self.progress_file, mininterval=1.0)
 
     def report(self, run: JobRun) -> None:
         if run.status == JobRun.Status.SKIPPED:

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from config import password_reset
+from exchange.home import home
 
 
 def media(request, path):
@@ -27,8 +28,8 @@ urlpatterns = [
     path("password-reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     # Every email as members receive it, for staff (or anyone with DEBUG on).
     path("email-previews/", include("backoffice.urls")),
-    # The member back office and the exchange wizard (issue 3).
-    path("", include("ssr_points.urls")),
+    # The member back office: home (the ledger with the exchanges' products) and the exchange wizard.
+    path("", home, name="home"),
     path("", include("subscriptions.urls")),
     path("exchange/", include("exchange.urls")),
 ]

@@ -6,48 +6,9 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from exchange.quotes import MAX_QUANTITY
-
-
-def _attributes(attrs: dict) -> str:
-    """Attributes as django/forms/widgets/attrs.html writes them: in order, True bare, False left out."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
-            for name, value in attrs.items()
-            if value is not False
-        ),
-    )
-
-
-class _InputWithoutTemplate:
-    """``render`` of an ``<input>`` written without a widget template, byte for byte as
-    django/forms/widgets/input.html: the template engine's round trip cost more than the page's
-    query (docs/performance.md)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        formatted = self.format_value(value)  # None for an empty value: no value attribute, like Django's
-        value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
-        return format_html(
-            '<input type="{}" name="{}"{}{}>',
-            self.input_type,
-            name,
-            value_attribute,
-            _attributes(self.build_attrs(self.attrs, attrs)),
-        )
-
-
-class HiddenValueInput(_InputWithoutTemplate, forms.HiddenInput):
-    """A hidden input written without a widget template."""
-
-
-class QuantityInput(_InputWithoutTemplate, forms.NumberInput):
-    """The quantity step's number input, written without a widget template."""
 
 
 class QuantityForm(forms.Form):
@@ -56,7 +17,7 @@ class QuantityForm(forms.Form):
     quantity = forms.IntegerField(
         label=_("Quantity"),
         error_messages={"required": _("Enter a quantity."), "invalid": _("Enter the quantity as a whole number.")},
-        widget=QuantityInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY, "class": "qty"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY, "class": "qty"}),
     )
 
     def clean_quantity(self) -> int:
@@ -66,27 +27,14 @@ class QuantityForm(forms.Form):
         return quantity
 
 
-class AgreeCheckbox(forms.CheckboxInput):
-    """The agreement's checkbox, written without a widget template like ``HiddenValueInput``."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, attrs)
-        if self.check_test(value):
-            attrs = {**attrs, "checked": True}
-        formatted = self.format_value(value)
-        value_attribute = format_html(' value="{}"', formatted) if formatted is not None else ""
-        return format_html('<input type="checkbox" name="{}"{}{}>', name, value_attribute, _attributes(attrs))
-
-
 class ConfirmForm(forms.Form):
     """The final confirmation: the key and fingerprint issued with the page, and the agreement."""
 
-    idempotency_key = forms.UUIDField(widget=HiddenValueInput)
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     fingerprint = forms.CharField(
-        max_length=64, widget=HiddenValueInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
+        max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
     )
     agree = forms.BooleanField(
-        widget=AgreeCheckbox,
         label=_("I have checked the details above and agree to exchange my points."),
         error_messages={"required": _("Tick the box to agree before you save.")},
     )

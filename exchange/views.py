@@ -14,7 +14,6 @@ import uuid
 from collections import defaultdict
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +38,7 @@ from ssr_points.selectors import points_available
 from subscriptions.access import member_required
 from subscriptions.catalogue import catalogue_for, catalogue_products
 from subscriptions.models import Member, Product
+from subscriptions.pagination import page_of
 
 HISTORY_PAGE_SIZE = 20
 
@@ -63,7 +63,7 @@ def wizard_step(view):
         if not member.pays_by_card:
             return cx_page(request, member)
         try:
-            active_subscription_items(member=member)
+            request.subscription_items = active_subscription_items(member=member)
             return view(request, *args, **kwargs)
         except NoActiveSubscription as exc:
             messages.warning(request, str(exc))
@@ -92,8 +92,11 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
     """The quote of the cart (or of ``lines``); products that can no longer be exchanged are
     taken out of the cart with a message, an empty cart goes back to the catalogue."""
     member = request.member
+    items = request.subscription_items
     try:
-        return quote_build(member=member, lines=lines if lines is not None else cart.lines(), ship_now=cart.ship_now)
+        return quote_build(
+            member=member, lines=lines if lines is not None else cart.lines(), ship_now=cart.ship_now, items=items
+        )
     except InvalidLine:
         exchangeable = set(
             Product.objects.filter(
@@ -110,7 +113,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         if not cart:
             raise StepRedirect(reverse("exchange:catalogue"), message) from None
         messages.warning(request, message)
-        return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now)
+        return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now, items=items)
 
 
 def points_refusal(quote: Quote) -> str:
@@ -358,7 +361,6 @@ def confirm_page(
     context = {
         "step": 4,
         "quote": quote,
-        "key": key,  # the hidden inputs are written in the template, not through BoundField widgets
         "form": form,
         "error": error,
         "refusal": points_refusal(quote),
@@ -393,7 +395,7 @@ def history(request: HttpRequest) -> HttpResponse:
     """The member's exchanges, newest first, each with its products (one query for the page)."""
     member = request.member
     exchanges = Exchange.objects.filter(member_id=member.pk).order_by("-created_at", "-id")
-    page = Paginator(exchanges, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(exchanges, number=request.GET.get("page"), per_page=HISTORY_PAGE_SIZE)
     lines = defaultdict(list)
     for line in (
         ExchangeLine.objects.filter(member_id=member.pk, exchange__in=[exchange.pk for exchange in page.object_list])

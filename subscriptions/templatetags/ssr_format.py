@@ -6,16 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from decimal import Decimal
-from functools import lru_cache
 
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-
-from subscriptions.markup import format_html
 
 register = template.Library()
 
@@ -57,7 +52,7 @@ def pv(value, places: int = 0) -> str:
     return f"{value:,.{int(places)}f}"
 
 
-# -- expiry: the last day points can be used (domain.md "How members read it") ------------------
+# -- expiry: the last day points can be used (docs/rules.md §4) -------------------------------
 
 
 def last_valid_day(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None = None) -> dt.date:
@@ -75,25 +70,13 @@ def last_valid_day(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None
 
 def valid_until_text(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None = None) -> str:
     """「2026年12月14日まで有効」 (Japanese) / "Valid until Dec. 14, 2026" (English)."""
-    return _valid_until_of_day(get_language(), last_valid_day(expires_at, zone))
+    return _("Valid until %(day)s") % {"day": day_text(last_valid_day(expires_at, zone))}
 
 
 def day_text(day: dt.date) -> str:
     """A day as members read it, ``DATE_FORMAT`` in the active language: 「2026年12月14日」 /
-    "Dec. 14, 2026". Formatted once per language and day in a process: ``date_format`` costs
-    tens of microseconds, and a home page shows a dozen days (docs/performance.md)."""
-    return _day_text(get_language(), day)
-
-
-# The active language is part of the key; the formats themselves are settings, fixed for a process.
-@lru_cache(maxsize=4096)
-def _day_text(language: str | None, day: dt.date) -> str:
+    "Dec. 14, 2026"."""
     return date_format(day, "DATE_FORMAT")
-
-
-@lru_cache(maxsize=4096)
-def _valid_until_of_day(language: str | None, day: dt.date) -> str:
-    return _("Valid until %(day)s") % {"day": _day_text(language, day)}
 
 
 @register.filter(name="last_valid_day")
@@ -125,26 +108,8 @@ def long_date(value) -> str:
 # -- products ---------------------------------------------------------------------------------
 
 
-@register.simple_tag
-def product_thumb(product, tone=1, large=False) -> SafeString:
+@register.inclusion_tag("_product_thumb.html")
+def product_thumb(product, tone=1, large=False) -> dict:
     """``{% product_thumb product tone large %}``: the product's thumbnail, or its first two
-    characters on a coloured tile (``tone`` 1–4) when it has no picture; 120 px with ``large``.
-
-    Written here rather than included from a template: pages show one per product, and an
-    ``{% include %}`` with its five conditions cost more than the catalogue's own figures.
-    """
-    large_class = " thumb-large" if large else ""
-    if product.thumbnail_url:
-        size = 120 if large else 56
-        return format_html(
-            '<img class="thumb thumb-img{}" src="{}" alt="{}" width="{}" height="{}" loading="lazy" decoding="async">'
-            "\n",
-            large_class,
-            product.thumbnail_url,
-            product.image_alt,
-            size,
-            size,
-        )
-    return format_html(
-        '<span class="thumb thumb-{}{}" aria-hidden="true">{}</span>\n', tone or 1, large_class, product.name[:2]
-    )
+    characters on a coloured tile (``tone`` 1–4) when it has no picture; 120 px with ``large``."""
+    return {"product": product, "tone": tone, "large": large}

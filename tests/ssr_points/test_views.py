@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from exchange.home import HISTORY_PAGE_SIZE
 from exchange.services import exchange_cancel, exchange_place
 from ssr_points.models import Entry, PointAccount
-from ssr_points.selectors import HISTORY_PAGE_SIZE
 from ssr_points.services import points_adjust, points_grant_for_order
 from subscriptions.services import subscription_save
 from tests.factories import OrderFactory, StaffUserFactory
@@ -116,7 +116,7 @@ def test_a_new_member_sees_how_to_start(client, member):
 
 
 def test_the_history_pages_list_every_entry_once_newest_first_with_its_lot(client, guide_member):
-    """The first page comes from a compiled query, the others from the ORM: together they are the
+    """The first page and the others: together they are the
     member's whole history in order, and an expiry entry's reason names its lot's grant date."""
     staff = StaffUserFactory()
     for i in range(HISTORY_PAGE_SIZE + 5):

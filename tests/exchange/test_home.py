@@ -11,12 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from exchange.home import exchange_products, exchange_products_text
 from exchange.services import exchange_cancel, exchange_place
-from exchange.templatetags.exchange_history import exchange_lines_attach
 from ssr_points.batches import points_expire_due
-from ssr_points.models import Entry, Lot
-from ssr_points.selectors import EntriesHistory, earn_progress, points_expiring_soon
+from ssr_points.models import Lot
+from ssr_points.selectors import earn_progress, entries_history, points_expiring_soon
 from ssr_points.services import points_adjust
+from subscriptions.pagination import page_of
 from tests.factories import MemberFactory, ProductFactory, StaffUserFactory
 
 
@@ -173,39 +174,36 @@ def two_product_exchange(member, catalogue):
     return other
 
 
-@pytest.mark.skipif(
-    not connection.features.supports_aggregate_order_by_clause, reason="SQLite before 3.44: the tag's query"
-)
-def test_the_history_reads_each_exchanges_products_with_its_entries(guide_member, guide_catalogue):
-    """exchange/history.py: a column per language on the history's first page and on a filtered
-    page; the tag then only picks the active language's (no query)."""
+@pytest.mark.parametrize("language, name", [("ja", "name_ja"), ("en", "name_en")])
+@pytest.mark.parametrize("show", [None, "used"])
+def test_a_page_of_history_reads_its_length_and_each_exchanges_products_in_one_query(
+    guide_member, guide_catalogue, language, name, show
+):
+    """exchange/home.py: the page's entries, the history's length and the products of each
+    exchange (in SKU order, the active language's names) come from one query, on every database."""
     other = two_product_exchange(guide_member, guide_catalogue)
     reward = guide_catalogue["reward"]
-    for entries in (EntriesHistory(member=guide_member)[0:20], EntriesHistory(member=guide_member, show="used")[0:20]):
-        redemption = next(entry for entry in entries if entry.kind == "redemption")
-        assert redemption.exchange_products_ja == f"{other.name_ja} × 1、{reward.name_ja} × 2"
-        assert redemption.exchange_products_en == f"{other.name_en} × 1、{reward.name_en} × 2"
-        assert all(entry.exchange_products_ja == "" for entry in entries if entry.kind != "redemption")
-        with CaptureQueriesContext(connection) as queries:
-            exchange_lines_attach(entries, guide_member)
-        assert len(queries) == 0
-        assert redemption.exchange_products == f"{other.name_ja} × 1、{reward.name_ja} × 2"
-
-
-def test_entries_read_without_their_products_get_them_from_one_query(guide_member, guide_catalogue):
-    """The tag's own query: SQLite before 3.44, or entries read elsewhere."""
-    other = two_product_exchange(guide_member, guide_catalogue)
-    entries = list(Entry.objects.filter(member=guide_member).order_by("-created_at", "-id"))
-    with CaptureQueriesContext(connection) as queries, translation.override("en"):
-        exchange_lines_attach(entries, guide_member)
+    with translation.override(language), CaptureQueriesContext(connection) as queries:
+        entries = entries_history(member=guide_member, show=show).annotate(exchange_products=exchange_products())
+        page = page_of(entries, number="1", per_page=20)
+        lengths = page.paginator.count, len(page.object_list)
     assert len(queries) == 1
-    redemption = next(entry for entry in entries if entry.kind == "redemption")
-    assert redemption.exchange_products == f"{other.name_en} × 1、{guide_catalogue['reward'].name_en} × 2"
-    assert all(entry.exchange_products == "" for entry in entries if entry.kind != "redemption")
+    assert lengths == (entries.count(),) * 2
+    texts = {entry.kind: exchange_products_text(entry.exchange_products) for entry in page.object_list}
+    assert texts["redemption"] == f"{getattr(other, name)} × 1、{getattr(reward, name)} × 2"
+    assert all(text == "" for kind, text in texts.items() if kind != "redemption")
+
+
+def test_a_page_past_the_end_shows_the_last_page(guide_member, guide_catalogue):
+    two_product_exchange(guide_member, guide_catalogue)
+    entries = entries_history(member=guide_member)
+    page = page_of(entries, number="9", per_page=1)
+    assert page.number == page.paginator.num_pages == entries.count()
+    assert list(page.object_list) == [entries.last()]
 
 
 def test_a_short_history_lists_each_entry_dated_in_the_market_time_zone(client, guide_member):
-    """Fewer entries than a page (the compiled first page, cut to the count); an entry made at
+    """Fewer entries than a page; an entry made at
     00:30 in Tokyo is dated that day, and its lot is valid until the day before it expires."""
     tokyo_half_past_midnight = dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.UTC)
     points_adjust(
@@ -219,8 +217,7 @@ def test_a_short_history_lists_each_entry_dated_in_the_market_time_zone(client, 
 
 
 def test_a_staff_note_with_markup_is_shown_as_text_in_the_history(client, guide_member):
-    """Each history row is written in Python (``HistoryRow.html``): what staff typed is escaped
-    as the template escaped it, never markup."""
+    """What staff typed is escaped in the history, never markup."""
     points_adjust(
         member=guide_member, points=5, reason='<script>alert("x")</script> & 調整', staff_user=StaffUserFactory()
     )

@@ -67,7 +67,7 @@ def pending_grants_deliver(
     most = batch_size or settings.SSR_POINTS_GRANT_BATCH_SIZE
     size = batch_size_first(most) if postgres else most
     totals = {"orders": 0, "lots": 0, "points": 0, "members": 0, "batches": 0, "longest_batch_seconds": 0.0}
-    statement = grant_statement(where="o.id = ANY(%s)") if postgres else None
+    statement = grant_statement(where="o.id = ANY(%(ids)s)") if postgres else None
     after_member, after_order = 0, 0
     pending = PendingGrant.objects.filter(created_at__lte=before).order_by("member_id", "order_id")
     while rows := list(

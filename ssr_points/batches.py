@@ -18,7 +18,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ssr_points.models import Entry, Lot, PointAccount
-from ssr_points.services import EXPIRY_REASON, points_grant_for_order
+from ssr_points.services import (
+    EXPIRY_REASON,
+    GRANT_KEY_PREFIX,
+    GRANT_REASON,
+    LOT_LIFETIME_MONTHS,
+    points_grant_for_order,
+)
 from subscriptions.models import Market, Member, SubscriptionOrder
 
 # -- grants in bulk (the sweep) ------------------------------------------------------------------
@@ -58,12 +64,17 @@ def _earn_percent_sql(markets: Iterable) -> str:
 def grant_statement(*, where: str) -> str:
     """PostgreSQL: grant every shipped, not yet granted order ``o`` matching ``where``, in one statement.
 
+    The rules are the per-order service's (``points_grant_for_order``), from the same constants:
+    the earn rate of the order's month (each market's schedule), the lot's expiry 12 months after
+    the local grant date (``LOT_LIFETIME_MONTHS``; PostgreSQL's month arithmetic clamps to the
+    month's end as ``lot_expires_at`` does), the entry's reason and idempotency key
+    (``GRANT_REASON``, ``GRANT_KEY_PREFIX``); tests/jobs/test_batches_match_the_services.py
+    compares every row both write. Parameters: ``grant_parameters``.
+
     Members with an open clawback debt are left out (their grant repays the debt first: the
-    per-order service does that). Parameters: those of ``where``, then the grant instant
-    twice (the lot's granted_at and the base of its expiry: lots are granted when written, not
-    when the order shipped), entry created_at and account updated_at. Returns one row (lots,
-    points, members). Idempotent: an order that has its lot already conflicts on the unique
-    (member, order) lot index and is skipped —
+    per-order service does that). Lots are granted when written, not when the order shipped.
+    Returns one row (lots, points, members). Idempotent: an order that has its lot already
+    conflicts on the unique (member, order) lot index and is skipped —
     no entry, no balance change, as the entries and balances follow the inserted lots only.
     (No ``NOT EXISTS`` on the lot table here: planned while that table is small, it becomes
     a nested loop over a heap this very statement is growing. Member and account are looked
@@ -82,7 +93,7 @@ def grant_statement(*, where: str) -> str:
             SELECT o.id, o.member_id, o.number, o.shipped_at, o.pv, o.months_subscribed,
                    (SELECT m.market_id FROM {Member._meta.db_table} AS m WHERE m.id = o.member_id) AS market_id
             FROM {order_table} AS o
-            WHERE o.status = 'shipped' AND ({where})
+            WHERE o.status = %(shipped)s AND ({where})
               AND (SELECT a.debt FROM {account_table} AS a WHERE a.member_id = o.member_id) = 0
         ), due AS (
             SELECT p.id, p.member_id, p.number, p.shipped_at, mk.time_zone,
@@ -90,28 +101,45 @@ def grant_statement(*, where: str) -> str:
             FROM picked AS p JOIN {Market._meta.db_table} AS mk ON mk.id = p.market_id
         ), lots AS (
             INSERT INTO {lot_table} (member_id, order_id, amount, remaining, expired, granted_at, expires_at)
-            SELECT member_id, id, points, points, 0, %s::timestamptz,
-                   ((%s::timestamptz AT TIME ZONE time_zone)::date + interval '12 months') AT TIME ZONE time_zone
+            SELECT member_id, id, points, points, 0, %(now)s::timestamptz,
+                   ((%(now)s::timestamptz AT TIME ZONE time_zone)::date + make_interval(months => %(lifetime)s))
+                   AT TIME ZONE time_zone
             FROM due WHERE points > 0
             ON CONFLICT (member_id, order_id) DO NOTHING
             RETURNING id, member_id, order_id, amount
         ), entries AS (
             INSERT INTO {entry_table}
                 (member_id, kind, points, created_at, reason, reference, idempotency_key, lot_id, order_id)
-            SELECT lots.member_id, 'grant', lots.amount, %s,
-                   '定期購入 注文 ' || o.number || ' の出荷による付与', o.number,
-                   'grant:order:' || o.id, lots.id, lots.order_id
+            SELECT lots.member_id, %(grant)s, lots.amount, %(now)s,
+                   %(reason_before)s || o.number || %(reason_after)s, o.number,
+                   %(key_prefix)s || o.id, lots.id, lots.order_id
             FROM lots JOIN {order_table} AS o ON o.id = lots.order_id
         ), per_member AS (
             SELECT member_id, SUM(amount) AS points FROM lots GROUP BY member_id
         ), balances AS (
             UPDATE {account_table} AS account
-            SET balance = account.balance + per_member.points, updated_at = %s
+            SET balance = account.balance + per_member.points, updated_at = %(written)s
             FROM per_member WHERE account.member_id = per_member.member_id
         )
         SELECT (SELECT COUNT(*) FROM lots), (SELECT COALESCE(SUM(points), 0) FROM per_member),
                (SELECT COUNT(*) FROM per_member)
     """
+
+
+def grant_parameters(*, now: dt.datetime, **where) -> dict:
+    """``grant_statement``'s parameters: ``where``'s by name, and the rules' constants."""
+    reason_before, reason_after = GRANT_REASON.split("{number}")
+    return {
+        **where,
+        "shipped": str(SubscriptionOrder.Status.SHIPPED),
+        "grant": str(Entry.Kind.GRANT),
+        "now": now,
+        "lifetime": LOT_LIFETIME_MONTHS,
+        "reason_before": reason_before,
+        "reason_after": reason_after,
+        "key_prefix": GRANT_KEY_PREFIX,
+        "written": timezone.now(),  # the account's updated_at: when the row is written, as auto_now
+    }
 
 
 def points_grant_orders_batch(
@@ -124,7 +152,7 @@ def points_grant_orders_batch(
     """Grant the given shipped orders set-based (PostgreSQL): one short transaction that locks
     their members' accounts in member order, then grants in one statement. Orders of members
     in debt go through ``points_grant_for_order`` one by one afterwards. ``member_ids`` (the
-    orders' members) and ``statement`` (``grant_statement(where="o.id = ANY(%s)")``) save a
+    orders' members) and ``statement`` (``grant_statement(where="o.id = ANY(%(ids)s)")``) save a
     query each when the caller has them. The lots are granted ``now`` (default: the moment the
     batch's transaction starts; tests pass a clock), whenever the orders shipped. Returns
     (lots, points, members, seconds the locks were held)."""
@@ -134,7 +162,7 @@ def points_grant_orders_batch(
     if member_ids is None:
         member_ids = SubscriptionOrder.objects.filter(pk__in=ids).values_list("member_id", flat=True)
     member_ids = sorted(set(member_ids))
-    statement = statement or grant_statement(where="o.id = ANY(%s)")
+    statement = statement or grant_statement(where="o.id = ANY(%(ids)s)")
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         now = now or timezone.now()
@@ -144,7 +172,7 @@ def points_grant_orders_batch(
             [member_ids],
         )
         indebted = [member_id for member_id, debt in cursor.fetchall() if debt > 0]
-        cursor.execute(statement, [ids, now, now, now, now])
+        cursor.execute(statement, grant_parameters(now=now, ids=ids))
         lots, points, members = cursor.fetchone()
     seconds = time.monotonic() - started
     if indebted:
@@ -191,7 +219,7 @@ def points_grant_shipped_orders(
     while rows := list(itertools.islice(candidates, batch_size)):
         ids = [pk for pk, _ in rows]
         if connection.vendor == "postgresql":
-            statement = statement or grant_statement(where="o.id = ANY(%s)")
+            statement = statement or grant_statement(where="o.id = ANY(%(ids)s)")
             lots, points, members, seconds = points_grant_orders_batch(
                 order_ids=ids, member_ids=[member_id for _, member_id in rows], statement=statement
             )
@@ -298,6 +326,7 @@ def points_expire_batch(
     with transaction.atomic(), connection.cursor() as cursor:
         # The writer's clock (docs/ledger.md): now, or the moment a replay of history sets.
         now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+        written = connection.ops.adapt_datetimefield_value(timezone.now())  # accounts' updated_at, as auto_now
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
             f"SELECT member_id FROM {account_table} WHERE member_id > %s AND member_id <= %s AND member_id IN "
@@ -309,7 +338,7 @@ def points_expire_batch(
             kind = str(Entry.Kind.EXPIRY)
             cursor.execute(
                 _expire_statement(where=in_batch),
-                [*params, *members_range, kind, now, EXPIRY_REASON, now, *members_range],
+                [*params, *members_range, kind, now, EXPIRY_REASON, written, *members_range],
             )
             lots, points, _ = cursor.fetchone()
         else:
@@ -323,7 +352,7 @@ def points_expire_batch(
                 f"UPDATE {account_table} SET balance = {account_table}.balance - due.points, updated_at = %s "
                 f"FROM (SELECT member_id, SUM(remaining) AS points FROM {lot_table} WHERE {in_batch} "
                 f"GROUP BY member_id) AS due WHERE {account_table}.member_id = due.member_id",
-                [now, *params],
+                [written, *params],
             )
             cursor.execute(f"SELECT COALESCE(SUM(remaining), 0) FROM {lot_table} WHERE {in_batch}", params)
             points = cursor.fetchone()[0]

@@ -141,7 +141,7 @@ class ExchangeTaxLine(models.Model):
 
     A qualified invoice (適格請求書) states, per rate, the tax-included amount and the tax in it;
     the tax is rounded down once per rate for the whole order: ``tax = floor(amount_incl_tax ×
-    rate / (100 + rate))`` (domain.md §3). Rates with nothing at them have no line. The lines of
+    rate / (100 + rate))`` (docs/rules.md §2). Rates with nothing at them have no line. The lines of
     an exchange add up to its ``tax`` and ``total`` (``exchange_place`` checks it).
     """
 

@@ -1,4 +1,4 @@
-"""The whole-ledger check: every invariant of domain.md §3, for any set of members, from one
+"""The whole-ledger check: every invariant of docs/rules.md §1, for any set of members, from one
 consistent snapshot. ``check_ledger`` (command), the ledger-check job and every test use it.
 """
 

@@ -1,4 +1,4 @@
-"""One expiry convention in the back office (issue 11 item 6, domain.md "How members read it"):
+"""One expiry convention in the back office (issue 11 item 6, docs/rules.md §4):
 lists, the member page, the points report and its CSV show the last day the points can be used
 (a lot expiring at 2026-12-15 00:00 JST is 「2026年12月14日まで有効」); only the admin's detail
 pages add the exact instant, labelled as the instant of expiry."""

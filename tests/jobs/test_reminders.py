@@ -29,7 +29,7 @@ def test_one_email_per_expiry_date_with_amount_date_and_exchange_link(member, gr
     assert len(mail.outbox) == 2
     first, second = sorted(mail.outbox, key=lambda m: m.subject)
     assert first.to == [member.user.email]
-    # The last valid day everywhere (domain.md): expires 2026-03-10 00:00 JST → valid until 9 March.
+    # The last valid day everywhere (docs/rules.md §4): expires 2026-03-10 00:00 JST → valid until 9 March.
     assert "25ポイント" in first.subject and "2026年3月9日まで" in first.subject
     assert "25 ポイント" in first.body and "2026年3月9日まで有効" in first.body
     assert "2026年3月10日" not in first.subject + first.body

@@ -1,4 +1,4 @@
-"""The ledger rules of domain.md §3, each at its boundary."""
+"""The ledger rules of docs/rules.md §1, each at its boundary."""
 
 import datetime as dt
 import zoneinfo

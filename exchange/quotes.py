@@ -185,16 +185,20 @@ def reward_lines_clean(*, member: Member, lines) -> list[tuple[Product, int]]:
 
 
 def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
-    """The items of the member's active subscription with their product and subscription (the
-    quote shows its next shipment date), in one query; ``NoActiveSubscription`` when there is
-    none or it has no items."""
+    """The items of the member's active subscription with their subscription (the quote shows its
+    next shipment date), in one query, and their products from the market's catalogue
+    (subscriptions/catalogue.py); ``NoActiveSubscription`` when there is none or it has no items."""
     items = list(
         SubscriptionItem.objects.filter(member_id=member.pk, subscription__status=Subscription.Status.ACTIVE)
-        .select_related("subscription", "product")
+        .select_related("subscription")
         .order_by("pk")
     )
     if not items:
         raise NoActiveSubscription()
+    products = catalogue_products(member.market, [item.product_id for item in items])
+    for item in items:
+        # A product of another market (moved since it was subscribed) is read on its own.
+        item.product = products.get(item.product_id) or Product.objects.get(pk=item.product_id)
     return items
 
 

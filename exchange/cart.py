@@ -1,8 +1,10 @@
 """The exchange wizard's cart, kept in the session between the steps.
 
-It holds only product ids, quantities, the 「今すぐ申し込む」 (apply now) choice and the
-idempotency key of its confirmation; every figure is recomputed by ``quote_build`` on each
-page, so nothing the browser or an old page holds about prices, points or fees is ever used.
+It holds only product ids, quantities, the 「今すぐ申し込む」 (apply now) choice, the idempotency key
+of its confirmation and, for a bundled cart, the revision of the member's box it started from
+(the cart is then the whole box as it is to stand); every figure is recomputed by ``quote_build``
+on each page, so nothing the browser or an old page holds about prices, points or fees is ever
+used.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Cart:
     # is saved then anyway, so opening the confirmation writes nothing) and kept until the next
     # change, so two tabs or a reload confirm with the same key.
     key: str | None = None
+    # Bundled: the revision of the box the quantities started from (None: no box when it started).
+    box_revision: int | None = None
 
     @classmethod
     def load(cls, session) -> Cart:
@@ -42,13 +46,16 @@ class Cart:
             key = str(uuid.UUID(key)) if key else None
         except (TypeError, ValueError, AttributeError):
             key = None
-        return cls(quantities=quantities, ship_now=data.get("ship_now") is True, key=key)
+        revision = data.get("box_revision")
+        revision = revision if isinstance(revision, int) and not isinstance(revision, bool) else None
+        return cls(quantities=quantities, ship_now=data.get("ship_now") is True, key=key, box_revision=revision)
 
     def save(self, session) -> None:
         session[SESSION_KEY] = {
             "quantities": {str(product_id): quantity for product_id, quantity in self.quantities.items()},
             "ship_now": self.ship_now,
             "key": self.key,
+            "box_revision": self.box_revision,
         }
 
     @staticmethod
@@ -69,10 +76,36 @@ class Cart:
         if self.quantities.pop(product_id, None) is not None:
             self._key_renew()
 
-    def set_ship_now(self, ship_now: bool) -> None:
-        if self.ship_now != ship_now:
-            self.ship_now = ship_now
-            self._key_renew()
+    def set_ship_now(self, ship_now: bool, box_quantities: dict[int, int] | None = None) -> None:
+        """Switch between bundled and apply now. With a box (``box_quantities``), what the cart
+        adds to the box ships now instead, and back: the box and what was added."""
+        if self.ship_now == ship_now:
+            return
+        self.ship_now = ship_now
+        if box_quantities is not None and self.box_revision is not None and ship_now:
+            added = {pid: qty - box_quantities.get(pid, 0) for pid, qty in self.quantities.items()}
+            self.quantities = {pid: qty for pid, qty in added.items() if qty > 0}
+            self.box_revision = None
+        self._key_renew()
+
+    def box_start(self, box_quantities: dict[int, int], revision: int) -> bool:
+        """Make a bundled cart the box of ``revision`` and what the cart added on top of the box it
+        knew (none: the box as it is). True when the cart's quantities changed."""
+        if self.box_revision == revision:
+            return False
+        base = dict(box_quantities)
+        if self.box_revision is None:  # added before there was a box, or carried over from apply now
+            for product_id, quantity in self.quantities.items():
+                base[product_id] = min(base.get(product_id, 0) + quantity, MAX_QUANTITY)
+        changed = base != self.quantities
+        self.quantities, self.box_revision = base, revision
+        self._key_renew()
+        return changed
+
+    def box_gone(self) -> None:
+        """The box the cart started from shipped or was cancelled: start again, empty."""
+        self.quantities, self.box_revision = {}, None
+        self._key_renew()
 
     def _key_renew(self) -> None:
         self.key = str(uuid.uuid4()) if self.quantities else None

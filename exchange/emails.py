@@ -1,4 +1,4 @@
-"""The member's emails about an exchange: received (受付) and cancelled, Japanese, plain text and
+"""The member's emails about an exchange: received (受付), its box changed, and cancelled, Japanese, plain text and
 HTML. Sent by ``exchange.tasks.exchange_email_task`` once the transaction that placed or
 cancelled the exchange has committed (``exchange.services``); the back office previews them
 with sample data (``backoffice.email_previews``).
@@ -17,7 +17,8 @@ from django.utils import translation
 from exchange.models import Exchange
 from exchange.selectors import exchange_bundled_shipment, exchange_points_return
 
-KINDS = ("placed", "cancelled")
+KINDS = ("placed", "changed", "cancelled")
+TEMPLATES = {"placed": "placed", "changed": "placed", "cancelled": "cancelled"}  # a change shows the box as placed
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,21 @@ def exchange_email_render(*, kind: str, context: dict) -> RenderedEmail:
     """Subject, text and HTML of the ``kind`` email, in the market's language (Japanese)."""
     if kind not in KINDS:
         raise ValueError(f"unknown exchange email {kind!r}")
+    name = TEMPLATES[kind]
     with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"exchange/email/{kind}_subject.txt", context).split())
-        text = render_to_string(f"exchange/email/{kind}.txt", context)
-        html = render_to_string(f"exchange/email/{kind}.html", context | {"subject": subject})
+        subject = " ".join(render_to_string(f"exchange/email/{name}_subject.txt", context).split())
+        text = render_to_string(f"exchange/email/{name}.txt", context)
+        html = render_to_string(f"exchange/email/{name}.html", context | {"subject": subject})
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
 def exchange_email_context(*, exchange: Exchange) -> dict:
-    """What both emails show, read from the placed exchange (its recorded figures, never a new quote)."""
+    """What the emails show, read from the exchange (its recorded figures, never a new quote): the
+    box as it stands after its latest change (``change``)."""
     member = exchange.member
     return {
         "exchange": exchange,
+        "change": exchange.changes.order_by("-revision").first(),
         "member": member,
         "market": member.market,
         "lines": list(exchange.lines.select_related("product").order_by("product__sku")),

@@ -40,3 +40,19 @@ class NotCancellable(ExchangeError):
 
 class NotShippable(ExchangeError):
     default_message = _("Exchange %(number)s was cancelled and cannot ship.")
+
+
+class BoxChanged(ExchangeError):
+    """The box was changed (another tab, CX) after this confirmation was opened."""
+
+    default_message = _(
+        "Your box for the next shipment was changed in another window after you opened this confirmation. "
+        "Nothing was saved: here is your box as it stands now."
+    )
+
+
+class BoxClosed(ExchangeError):
+    default_message = _(
+        "Your box for the shipment of %(shipment)s can no longer be changed: changes were possible until %(last_day)s. "
+        "You can still exchange and have it shipped now (Apply now)."
+    )

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from exchange.models import ExchangeLine
+from exchange.quotes import cancel_last_day
+from exchange.selectors import box_of
 from ssr_points.display import history_rows, lot_rows
 from ssr_points.models import Entry
 from ssr_points.selectors import (
@@ -71,8 +73,9 @@ def home(request: HttpRequest) -> HttpResponse:
     ledger history with its filters (獲得 / 利用 / 失効).
 
     A fixed number of queries whatever the length of the history: the subscription with its
-    items' PV, the spendable lots (the expiring-soon banner is computed from them), and one page
-    of entries with the history's length and the products of their exchanges.
+    items' PV, the spendable lots (the expiring-soon banner is computed from them), the box for
+    the next shipment with its rewards, and one page of entries with the history's length and the
+    products of their exchanges.
     """
     member = request.member
     now = timezone.now()
@@ -81,6 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
         show = ""
     progress = earn_progress(member=member)
     spendable = points_spendable(member=member, at=now)
+    box = box_of(member=member)
     entries = entries_history(member=member, show=show or None).annotate(exchange_products=exchange_products())
     page = page_of(entries, number=request.GET.get("page"), per_page=HISTORY_PAGE_SIZE)
     for entry in page.object_list:
@@ -94,6 +98,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "expiring_soon": points_expiring_soon(lots=spendable.lots, at=now),
         "progress": progress,
         "subscription": progress.subscription,
+        "box": box,
+        "box_shipment_date": progress.next_shipment_date,
+        "box_cancel_day": cancel_last_day(progress.next_shipment_date),
         "history_filter": show,
         "page_query": f"show={show}&" if show else "",
         "page": page,

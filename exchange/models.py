@@ -1,10 +1,13 @@
 """Point exchanges: reward items a member takes for points, bundled or shipped now.
 
-An ``Exchange`` keeps the figures of the quote it was placed with (points, fee, shipping,
-tax, total) and, in ``ExchangeTaxLine``, its tax per rate (the qualified invoice's
-breakdown), so the done page, the member's history and the admin show exactly what was
-agreed. Its points are redeemed when it is placed (``redemption``) and returned to their
-lots when it is cancelled (``reversal``).
+A bundled exchange is the member's **box** for the next subscription shipment: one per shipment,
+which the member adds to, changes or empties until the cut-off (docs/member-site.md, "One box").
+An apply-now exchange is its own shipment. An ``Exchange`` holds its figures and lines as they
+stand now (points, fee, shipping, tax, total; in ``ExchangeTaxLine`` its tax per rate, the
+qualified invoice's breakdown); each ``ExchangeChange`` keeps what one change agreed to — its
+figures and lines after it, the points it redeemed or returned, who and when — and never
+changes after. Points are redeemed when placed or added (``redemption``, then one redemption per
+change that adds) and returned to their lots when taken out or cancelled (reversals).
 """
 
 from __future__ import annotations
@@ -75,6 +78,10 @@ class Exchange(models.Model):
         verbose_name=_("placed by"),
     )
     created_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    revision = models.PositiveIntegerField(
+        _("revision"), default=1, help_text=_("1 when placed, one more for each change of its box.")
+    )
+    changed_at = models.DateTimeField(_("last changed at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
@@ -176,6 +183,63 @@ class ExchangeTaxLine(models.Model):
     @property
     def amount_excl_tax(self) -> int:
         return self.amount_incl_tax - self.tax
+
+
+class ExchangeChange(models.Model):
+    """One change of an exchange as it was agreed to — placing it, changing its box, cancelling
+    it: who and when, the points it redeemed (``points_delta`` > 0) or returned (< 0), and the
+    exchange's figures and reward lines after it. The receipt of that change."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        CHANGED = "changed", _("Changed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, related_name="changes", verbose_name=_("exchange"))
+    revision = models.PositiveIntegerField(_("revision"))
+    kind = models.CharField(_("change"), max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by staff"),
+    )
+    idempotency_key = models.UUIDField(_("request key"), null=True, blank=True)
+    points_before = models.PositiveIntegerField(_("points before"))
+    points = models.PositiveIntegerField(_("points after"))
+    fee_units = models.PositiveIntegerField(_("fee units (started 100 points)"))
+    exchange_fee_excl_tax = models.PositiveIntegerField(_("exchange fee (excl. tax)"))
+    handling_fee_excl_tax = models.PositiveIntegerField(_("shipping (excl. tax)"))
+    tax = models.PositiveIntegerField(_("tax"))
+    total = models.PositiveIntegerField(_("total"))
+    charge_incl_tax = models.PositiveIntegerField(_("charged for the exchange (incl. tax)"))
+    # [{"sku", "name_ja", "name_en", "quantity", "unit_points"}, …] in SKU order, as they stood after it.
+    lines = models.JSONField(_("reward lines after the change"), default=list)
+
+    class Meta:
+        verbose_name = _("exchange change")
+        verbose_name_plural = _("exchange changes")
+        ordering = ["exchange", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "revision"], name="exchange_change_revision_unique"),
+            models.UniqueConstraint(
+                fields=["member", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="exchange_change_idempotency_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id} #{self.revision} {self.get_kind_display()}"
+
+    @property
+    def points_delta(self) -> int:
+        """Points this change redeemed (> 0) or returned (< 0)."""
+        return self.points - self.points_before
 
 
 class ExchangeRequest(models.Model):

@@ -92,6 +92,10 @@ class Quote:
     lot_uses: tuple[LotUse, ...] = field(default=())
     # Bundled: the date of the subscription order the rewards ship with (None: apply now).
     next_shipment_date: dt.date | None = None
+    # Bundled, with a box already placed: the points it holds now and its revision; ``points`` is
+    # the box as it would stand, and only the difference is redeemed or returned.
+    points_before: int = 0
+    box_revision: int | None = None
 
     @property
     def cancel_last_day(self) -> dt.date | None:
@@ -126,12 +130,17 @@ class Quote:
         return self.exchange_fee_incl_tax + self.handling_fee_incl_tax
 
     @property
+    def points_delta(self) -> int:
+        """Points this quote would redeem (> 0) or return (< 0): the box's change."""
+        return self.points - self.points_before
+
+    @property
     def points_after(self) -> int:
-        return self.available_points - self.points
+        return self.available_points - self.points_delta
 
     @property
     def is_affordable(self) -> bool:
-        return 0 < self.points <= self.available_points
+        return self.points > 0 and self.points_delta <= self.available_points
 
     @property
     def fingerprint(self) -> str:
@@ -146,6 +155,7 @@ class Quote:
             *(f"{line.rate}:{line.amount_incl_tax}:{line.tax}" for line in self.tax_lines),
             str(self.total),
             str(self.pv),
+            f"box:{self.box_revision}:{self.points_before}",
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
@@ -209,6 +219,7 @@ def quote_build(
     ship_now: bool,
     at: dt.datetime | None = None,
     items: list[SubscriptionItem] | None = None,
+    box=None,
 ) -> Quote:
     """Every figure of an exchange of ``lines`` (reward product, quantity) for ``member``.
 
@@ -216,7 +227,9 @@ def quote_build(
     count in the item count, PV, merchandise total and tax, and the handling fee is waived
     when that subscription order reaches the threshold. Apply now: rewards alone, handling
     fee charged. ``items``: ``active_subscription_items`` as the caller read them for this
-    request (a wizard page checks them first); read here otherwise.
+    request (a wizard page checks them first); read here otherwise. ``box`` (bundled only): the
+    member's open box (``exchange.selectors.Box``): ``lines`` are then the whole box as it would
+    stand, its fee counted once over all of it, and the quote says what changes (``points_delta``).
     """
     at = at or timezone.now()
     market = member.market
@@ -255,6 +268,7 @@ def quote_build(
 
     # One read of the open lots serves both the balance and the lots the points come from.
     spendable = points_spendable(member=member, at=at)
+    points_before = box.exchange.points if box is not None and not ship_now else 0
     return Quote(
         market=market,
         ship_now=ship_now,
@@ -273,8 +287,10 @@ def quote_build(
         total=total,
         pv=sum((line.pv for line in all_lines), Decimal("0")),
         available_points=spendable.available,
-        lot_uses=_lot_uses(spendable.lots, points=points),
+        lot_uses=_lot_uses(spendable.lots, points=points - points_before),
         next_shipment_date=None if ship_now else items[0].subscription.next_shipment_date,
+        points_before=box.exchange.points if box is not None and not ship_now else 0,
+        box_revision=box.revision if box is not None and not ship_now else None,
     )
 
 

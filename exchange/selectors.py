@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from exchange.models import Exchange, ExchangeRequest
+from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import cancel_last_day
 from ssr_points.models import Allocation
-from subscriptions.models import Member, Subscription
+from subscriptions.catalogue import catalogue_products
+from subscriptions.models import Member, Product, Subscription
 
 
 def exchange_requests_recent(*, member: Member, limit: int = 5) -> list[ExchangeRequest]:
@@ -57,6 +58,7 @@ class PlacedExchange:
     total: int
     ship_now: bool
     shipment: BundledShipment | None
+    revision: int = 1  # more than 1: the box was changed
 
 
 def placed_exchange(*, member_id: int, number: str) -> PlacedExchange | None:
@@ -70,6 +72,7 @@ def placed_exchange(*, member_id: int, number: str) -> PlacedExchange | None:
         total=exchange.total,
         ship_now=exchange.ship_now,
         shipment=exchange_bundled_shipment(exchange=exchange),
+        revision=exchange.revision,
     )
 
 
@@ -104,3 +107,65 @@ def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None)
         PointsReturn(lot_expires_at=a.lot.expires_at, points=a.points, expired=a.lot.expires_at <= at)
         for a in allocations
     ]
+
+
+# -- the box: the member's rewards for the next subscription shipment ----------------------------
+
+
+def boxes_open(*, member: Member) -> QuerySet[Exchange]:
+    """The member's bundled exchanges not yet on a subscription order, newest first: the box is the
+    first; any others were placed before boxes existed, each with its own fee (they ship with it)."""
+    return Exchange.objects.filter(
+        member_id=member.pk, ship_now=False, status=Exchange.Status.PLACED, order__isnull=True
+    ).order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class Box:
+    """The member's box for the next subscription shipment as the pages show it."""
+
+    exchange: Exchange
+    lines: list  # ExchangeLine, in SKU order
+    earlier: list[Exchange]  # open bundled exchanges placed before boxes existed, each with its own fee
+    earlier_lines: list  # their lines
+
+    @property
+    def quantities(self) -> dict[int, int]:
+        return {line.product_id: line.quantity for line in self.lines}
+
+    @property
+    def revision(self) -> int:
+        return self.exchange.revision
+
+
+def box_of(*, member: Member) -> Box | None:
+    """The member's open box with its reward lines (and those of any bundled exchange placed before
+    boxes existed), or None: one query; the products come from the market's catalogue."""
+    lines = list(
+        ExchangeLine.objects.filter(
+            member_id=member.pk,
+            exchange__member_id=member.pk,
+            exchange__ship_now=False,
+            exchange__status=Exchange.Status.PLACED,
+            exchange__order__isnull=True,
+        )
+        .select_related("exchange")
+        .order_by("-exchange__created_at", "-exchange_id", "pk")
+    )
+    if not lines:
+        return None
+    products = catalogue_products(member.market, {line.product_id for line in lines})
+    for line in lines:
+        line.product = products.get(line.product_id) or Product.objects.get(pk=line.product_id)
+    box = lines[0].exchange
+    earlier = list({line.exchange_id: line.exchange for line in lines if line.exchange_id != box.pk}.values())
+
+    def by_sku(chosen):
+        return sorted(chosen, key=lambda line: line.product.sku)
+
+    return Box(
+        exchange=box,
+        lines=by_sku(line for line in lines if line.exchange_id == box.pk),
+        earlier=earlier,
+        earlier_lines=by_sku(line for line in lines if line.exchange_id != box.pk),
+    )

@@ -10,29 +10,38 @@ changed figure shows the new confirmation instead of a silently different charge
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exchange.cart import Cart
-from exchange.exceptions import InvalidLine, NoActiveSubscription, NotCancellable, PaymentMethodNeedsStaff, QuoteChanged
+from exchange.exceptions import (
+    BoxChanged,
+    BoxClosed,
+    InvalidLine,
+    NoActiveSubscription,
+    NotCancellable,
+    PaymentMethodNeedsStaff,
+    QuoteChanged,
+)
 from exchange.forms import ConfirmForm, ExchangeRequestForm, QuantityForm
-from exchange.models import Exchange, ExchangeLine
+from exchange.models import Exchange, ExchangeChange, ExchangeLine
 from exchange.quotes import MAX_QUANTITY, Quote, active_subscription_items, quote_build
 from exchange.selectors import (
+    box_of,
     exchange_bundled_shipment,
     exchange_points_return,
     exchange_requests_recent,
     exchanges_with_next_shipment,
     placed_exchange,
 )
-from exchange.services import exchange_cancel, exchange_place, exchange_request_create
+from exchange.services import box_open_check, exchange_cancel, exchange_place, exchange_request_create
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
 from subscriptions.access import member_required
@@ -64,6 +73,7 @@ def wizard_step(view):
             return cx_page(request, member)
         try:
             request.subscription_items = active_subscription_items(member=member)
+            request.box = box_of(member=member)
             return view(request, *args, **kwargs)
         except NoActiveSubscription as exc:
             messages.warning(request, str(exc))
@@ -93,9 +103,14 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
     taken out of the cart with a message, an empty cart goes back to the catalogue."""
     member = request.member
     items = request.subscription_items
+    box = None if cart.ship_now else request.box
     try:
         return quote_build(
-            member=member, lines=lines if lines is not None else cart.lines(), ship_now=cart.ship_now, items=items
+            member=member,
+            lines=lines if lines is not None else cart.lines(),
+            ship_now=cart.ship_now,
+            items=items,
+            box=box,
         )
     except InvalidLine:
         exchangeable = set(
@@ -113,31 +128,66 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         if not cart:
             raise StepRedirect(reverse("exchange:catalogue"), message) from None
         messages.warning(request, message)
-        return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now, items=items)
+        return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now, items=items, box=box)
 
 
 def points_refusal(quote: Quote) -> str:
-    """Why these points cannot be used now (negative balance, not enough points), or ''."""
-    if quote.available_points < 0:
+    """Why this cart cannot be placed now (the box is closed, a negative balance, not enough
+    points), or ''."""
+    if not quote.ship_now:
+        try:
+            box_open_check(shipment_date=quote.next_shipment_date, zone=quote.market.zone, now=timezone.now())
+        except BoxClosed as closed:
+            return str(closed)
+    if quote.points_delta > 0 and quote.available_points < 0:
         return str(NegativeBalance(debt=-quote.available_points))
-    if quote.points > quote.available_points:
-        return str(InsufficientPoints(requested=quote.points, available=quote.available_points))
+    if quote.points_delta > quote.available_points:
+        return str(InsufficientPoints(requested=quote.points_delta, available=max(quote.available_points, 0)))
     return ""
 
 
+def cart_of(request: HttpRequest, *, announce: bool = True) -> Cart:
+    """The session's cart; a bundled one is the member's box as it is to stand: it starts from the
+    box, and starts again from it when the box was changed elsewhere (another tab, CX) or is gone."""
+    cart = Cart.load(request.session)
+    if cart.ship_now:
+        return cart
+    box = request.box
+    if box is not None:
+        elsewhere = cart.box_revision is not None and cart.box_revision != box.revision
+        if cart.box_start(box.quantities, box.revision):
+            if elsewhere and announce:
+                messages.warning(request, str(BoxChanged()))
+        else:
+            return cart
+        cart.save(request.session)
+    elif cart.box_revision is not None:
+        cart.box_gone()
+        cart.save(request.session)
+        messages.info(request, _("Your box has shipped or was cancelled: start a new one."))
+    return cart
+
+
 def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
-    """「今すぐ申し込む」: ``?ship_now=1`` on a link, or the toggle's POST; remembered in the cart."""
+    """「今すぐ申し込む」: ``?ship_now=1`` on a link, or the toggle's POST; remembered in the cart.
+    What the cart adds to the member's box ships now instead (the box stays as it is)."""
     value = request.POST.get("ship_now") if request.method == "POST" else request.GET.get("ship_now")
     if value in ("0", "1"):
-        cart.set_ship_now(value == "1")
+        box = request.box
+        cart.set_ship_now(value == "1", box_quantities=box.quantities if box is not None else None)
         cart.save(request.session)
         return True
     return False
 
 
-def require_cart(cart: Cart) -> None:
-    if not cart:
-        raise StepRedirect(reverse("exchange:catalogue"), _("Your cart is empty. Choose a product to exchange first."))
+def require_cart(request: HttpRequest, cart: Cart) -> None:
+    if cart:
+        return
+    box = None if cart.ship_now else request.box
+    if box is not None:
+        message = _("Your box would be empty. To take everything out of it, cancel the exchange.")
+        raise StepRedirect(reverse("exchange:cancel", args=[box.exchange.number]), message)
+    raise StepRedirect(reverse("exchange:catalogue"), _("Your cart is empty. Choose a product to exchange first."))
 
 
 # -- step 1: the catalogue -----------------------------------------------------------------
@@ -146,8 +196,9 @@ def require_cart(cart: Cart) -> None:
 @require_http_methods(["GET", "POST"])
 @wizard_step
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """Step 1: choose the product to exchange; the balance is always visible."""
-    cart = Cart.load(request.session)
+    """Step 1: choose the product to exchange; the balance, and the box for the next shipment
+    with what is already in it, are always visible."""
+    cart = cart_of(request)
     if ship_now_from(request, cart) and request.method == "POST":
         return redirect("exchange:catalogue")
     return catalogue_page(request, cart)
@@ -162,20 +213,31 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
     # leaves after the cart's other products.
     in_cart = {line.product.pk: line.points for line in quote.reward_lines} if quote else {}
     cart_points = quote.points if quote else 0
+    box = None if cart.ship_now else request.box
+    points_before = box.exchange.points if box is not None else 0
 
     def shortfall(product: Product) -> int:
-        spare = available - (cart_points - in_cart.get(product.pk, 0))
+        spare = available + points_before - (cart_points - in_cart.get(product.pk, 0))
         return max(product.point_cost - max(spare, 0), 0)
 
     context = {
         "step": 1,
-        "products": [(product, shortfall(product)) for product in products],
+        "products": [
+            (
+                product,
+                shortfall(product),
+                box.quantities.get(product.pk, 0) if box else 0,
+                cart.quantities.get(product.pk, 0),
+            )
+            for product in products
+        ],
         "cart": cart,
         "quote": quote,
         "available": available,
         "error": error,
         "refusal": points_refusal(quote) if quote else "",
         "market": member.market,
+        "box": box,
     }
     return render(request, "exchange/catalogue.html", context, status=status)
 
@@ -191,7 +253,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
     Buttons: − / + / 再計算 re-render with the new figures; 「セーブ」 puts it in the cart.
     """
     member = request.member
-    cart = Cart.load(request.session)
+    cart = cart_of(request)
     product = catalogue_products(member.market, [product_id]).get(product_id)
     if product is None or not product.is_exchangeable:
         return catalogue_page(request, cart, error=str(InvalidLine()), status=400)
@@ -236,6 +298,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         "selection": selection,
         "cart": cart,
         "error": error,
+        "box": None if cart.ship_now else request.box,
     }
     return render(request, "exchange/quantity.html", context, status=status)
 
@@ -247,8 +310,9 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
 @wizard_step
 def bundle(request: HttpRequest) -> HttpResponse:
     """Step 3: カスタムバンドルを構築 — the subscription's items and the rewards, item count,
-    tax-included total and PV; 「続行」 goes on to the confirmation."""
-    cart = Cart.load(request.session)
+    tax-included total and PV; 「続行」 goes on to the confirmation. With a box, what changes in it
+    (added, another quantity, taken out) is marked."""
+    cart = cart_of(request)
     if request.method == "POST":
         if ship_now_from(request, cart):
             return redirect("exchange:bundle")
@@ -261,10 +325,28 @@ def bundle(request: HttpRequest) -> HttpResponse:
             cart.save(request.session)
             messages.info(request, _("The product was taken out of your cart."))
         return redirect("exchange:bundle")
-    require_cart(cart)
+    require_cart(request, cart)
     quote = cart_quote(request, cart)
-    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)}
+    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)} | box_changes(request, cart)
+    context["lines"] = lines_with_box(quote, context["in_box"])
     return render(request, "exchange/bundle.html", context)
+
+
+def box_changes(request: HttpRequest, cart: Cart) -> dict:
+    """For a bundled cart with a box: each reward's quantity in the box now (``in_box``), the box's
+    rewards the cart takes out (``taken_out``), and the exchanges placed before boxes existed that
+    ship with it (``earlier``)."""
+    box = None if cart.ship_now else request.box
+    if box is None:
+        return {"box": None, "in_box": {}, "taken_out": [], "earlier": []}
+    taken_out = [line for line in box.lines if line.product_id not in cart.quantities]
+    return {"box": box, "in_box": box.quantities, "taken_out": taken_out, "earlier": box.earlier}
+
+
+def lines_with_box(quote: Quote, in_box: dict[int, int]) -> list[tuple]:
+    """Each line of the quote with the quantity of that reward in the box now (None: not a reward
+    of the box)."""
+    return [(line, in_box.get(line.product.pk) if line.is_reward else None) for line in quote.lines]
 
 
 # -- steps 4 and 5: final confirmation, agreement, 「変更を保存」 ----------------------------------
@@ -281,14 +363,15 @@ def confirm(request: HttpRequest) -> HttpResponse:
     changed) places nothing and shows the current confirmation.
     """
     member = request.member
-    cart = Cart.load(request.session)
     if request.method == "GET":
-        if not cart and (received := last_placed(request)) is not None:
+        if not Cart.load(request.session) and (received := last_placed(request)) is not None:
             # The back button from the done page: say the exchange was received, not "empty cart".
             return render(request, "exchange/received.html", {"step": 5, "exchange": received})
-        require_cart(cart)
+        cart = cart_of(request)
+        require_cart(request, cart)
         quote = cart_quote(request, cart)
-        return confirm_page(request, quote, key=cart.confirmation_key(request.session))
+        return confirm_page(request, quote, cart=cart)
+    cart = Cart.load(request.session)  # as the confirmation issued it: a box changed elsewhere is refused below
 
     form = ConfirmForm(request.POST)
     form.is_valid()
@@ -297,20 +380,20 @@ def confirm(request: HttpRequest) -> HttpResponse:
         # Not the open cart's key: a double tap, a refresh, the back button or a second tab
         # after placing (which empties the cart). The exchange it placed is the answer. With
         # the cart's own key, ``exchange_place`` answers a repeat under the account lock.
-        placed = Exchange.objects.filter(member_id=member.pk, idempotency_key=posted_key).first()
-        if placed is not None:
-            return redirect("exchange:done", number=placed.number)
-    require_cart(cart)
+        change = ExchangeChange.objects.filter(member_id=member.pk, idempotency_key=posted_key).first()
+        if change is not None:
+            return redirect("exchange:done", number=change.exchange.number)
+    require_cart(request, cart)
     key = cart.confirmation_key(request.session)
     # The quote is read here only to show the confirmation again; placing quotes afresh.
     if form.is_tampered:
         message = _("This confirmation was out of date or altered. Please check the figures and confirm again.")
-        return confirm_page(request, cart_quote(request, cart), key=key, error=message, status=400)
+        return confirm_page(request, cart_quote(request, cart), cart=cart, error=message, status=400)
     if posted_key != key:
         message = _("Your cart changed after this confirmation was opened. Please check the figures and confirm again.")
-        return confirm_page(request, cart_quote(request, cart), key=key, error=message)
+        return confirm_page(request, cart_quote(request, cart), cart=cart, error=message)
     if not form.is_valid():
-        return confirm_page(request, cart_quote(request, cart), key=key, form=form, status=400)
+        return confirm_page(request, cart_quote(request, cart), cart=cart, form=form, status=400)
     try:
         exchange = exchange_place(
             member=member,
@@ -318,11 +401,17 @@ def confirm(request: HttpRequest) -> HttpResponse:
             ship_now=cart.ship_now,
             idempotency_key=key,
             expected_fingerprint=form.cleaned_data["fingerprint"],
+            box_revision=None if cart.ship_now else cart.box_revision,
         )
+    except BoxChanged as exc:  # the box as it now stands: nothing was placed
+        request.box = box_of(member=member)
+        cart = cart_of(request, announce=False)
+        require_cart(request, cart)
+        return confirm_page(request, cart_quote(request, cart), cart=cart, error=str(exc))
     except QuoteChanged as exc:
-        return confirm_page(request, exc.quote, key=key, error=str(exc))
-    except (InsufficientPoints, NegativeBalance, InvalidLine) as exc:
-        return confirm_page(request, cart_quote(request, cart), key=key, error=str(exc), status=400)
+        return confirm_page(request, exc.quote, cart=cart, error=str(exc))
+    except (InsufficientPoints, NegativeBalance, InvalidLine, BoxClosed) as exc:
+        return confirm_page(request, cart_quote(request, cart), cart=cart, error=str(exc), status=400)
     except PaymentMethodNeedsStaff:
         return redirect("exchange:catalogue")
     Cart.clear(request.session)
@@ -346,11 +435,12 @@ def confirm_page(
     request: HttpRequest,
     quote: Quote,
     *,
-    key: uuid.UUID,
+    cart: Cart,
     form: ConfirmForm | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    key = cart.confirmation_key(request.session)
     hidden = {"idempotency_key": key, "fingerprint": quote.fingerprint}
     if form is None:
         form = ConfirmForm(initial=hidden)
@@ -364,7 +454,8 @@ def confirm_page(
         "form": form,
         "error": error,
         "refusal": points_refusal(quote),
-    }
+    } | box_changes(request, cart)
+    context["lines"] = lines_with_box(quote, context["in_box"])
     return render(request, "exchange/confirm.html", context, status=status)
 
 

@@ -108,6 +108,16 @@ def _ledger_check_chunk_read(member_ids: list[int], *, at: dt.datetime) -> list[
                 lot_id,
             )
         )
+    over_returned = (
+        Entry.objects.filter(member_id__in=member_ids, kind=Entry.Kind.REDEMPTION)
+        .annotate(returned=Sum("reversals__points", filter=Q(reversals__kind=Entry.Kind.REVERSAL), default=0))
+        .filter(returned__gt=-F("points"))
+        .values_list("member_id", "pk", "points", "returned")
+    )
+    for member_id, entry_id, points, returned in over_returned:
+        violations.append(
+            Violation(member_id, f"entry {entry_id}: its reversals ≤ what it redeemed", -points, returned)
+        )
     indebted = (
         PointAccount.objects.filter(member_id__in=member_ids, debt__gt=0)
         .annotate(

@@ -175,7 +175,7 @@ class Entry(models.Model):
         blank=True,
         related_name="reversals",
         db_index=False,
-        db_constraint=False,  # entries are never deleted; entry_reversed_once binds it
+        db_constraint=False,  # entries are never deleted; the ledger check binds its reversals to it
         verbose_name=_("entry reversed"),
     )
     staff_user = models.ForeignKey(
@@ -213,9 +213,6 @@ class Entry(models.Model):
                 condition=Q(idempotency_key__isnull=False),
                 name="entry_idempotency_unique",
             ),
-            models.UniqueConstraint(
-                fields=["member", "reverses"], condition=Q(kind="reversal"), name="entry_reversed_once"
-            ),
         ]
         indexes = [
             # The member's history, newest first (home page, member admin); a member's entries
@@ -223,6 +220,8 @@ class Entry(models.Model):
             models.Index(fields=["member", "-created_at", "-id"], name="entry_member_history_idx"),
             # The finance report groups a year of entries by month (docs/admin.md).
             models.Index(fields=["created_at"], name="entry_created_at_idx"),
+            # A redemption's reversals (a cancellation, or rewards taken out of a box, in parts).
+            models.Index(fields=["member", "reverses"], condition=Q(kind="reversal"), name="entry_reversals_idx"),
             # Deleting a staff user checks that no entry names them; only staff entries are in it.
             models.Index(fields=["staff_user"], condition=Q(staff_user__isnull=False), name="entry_staff_user_idx"),
         ]

@@ -330,43 +330,87 @@ def points_redeem(
 
 
 def points_reverse(
-    *, entry: Entry, reason: str, staff_user=None, reference: str = "", now: dt.datetime | None = None
+    *,
+    entry: Entry,
+    reason: str,
+    points: int | None = None,
+    staff_user=None,
+    reference: str = "",
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Entry:
-    """Put a redemption's points back into the lots it took them from, with their original expiry.
+    """Put a redemption's points back into the lots it took them from, with their original expiry:
+    all that it still holds (``points`` None: a cancellation), or ``points`` of them (a reward
+    taken out of a box), given back in the reverse order they were taken — the latest-expiring
+    lot first — so what stays redeemed is what FIFO would have taken for the smaller amount.
 
-    A lot already past its expiry gets its points back all the same; they are not spendable and
-    the next expiry run records them as expired.
+    A redemption can be reversed in parts, never beyond what it took (``AlreadyReversed``). A lot
+    already past its expiry gets its points back all the same; they are not spendable and the
+    next expiry run records them as expired. With an ``idempotency_key`` a repeated call returns
+    the first reversal.
     """
     reason = _check_reason(reason)
+    if points is not None:
+        _check_points(points)
     now = now or timezone.now()
     with transaction.atomic():
         account = _account_for_update(entry.member_id)
+        if idempotency_key:
+            existing = _entry_of_request(entry.member_id, idempotency_key)
+            if existing is not None:
+                if existing.kind != Entry.Kind.REVERSAL or existing.reverses_id != entry.pk:
+                    raise IdempotencyConflict()
+                return existing
         entry = Entry.objects.get(pk=entry.pk)
         if entry.kind != Entry.Kind.REDEMPTION:
             raise NotReversible()
-        if Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry).exists():
+        held = entry_points_held(entry=entry)
+        reversals = Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry)
+        returned = reversals.aggregate(total=Sum("points"))["total"] or 0
+        holds = -entry.points - returned
+        points = holds if points is None else points
+        if points <= 0 or points > holds:
             raise AlreadyReversed()
-        taken = dict(entry.allocations.values_list("lot_id", "points"))
-        lots = list(Lot.objects.select_for_update().filter(member_id=entry.member_id, pk__in=taken).fifo())
+        lots = list(Lot.objects.select_for_update().filter(member_id=entry.member_id, pk__in=held).fifo())
         reversal = Entry.objects.create(
             member_id=entry.member_id,
             kind=Entry.Kind.REVERSAL,
-            points=-entry.points,
+            points=points,
             created_at=now,
             reason=reason,
             reference=reference or entry.reference,
             reverses=entry,
             staff_user=staff_user,
+            idempotency_key=idempotency_key,
         )
         moves: dict[Lot, int] = {}
-        for lot in lots:
-            lot.remaining += taken[lot.pk]
-            moves[lot] = -taken[lot.pk]
+        left = points
+        for lot in reversed(lots):  # the last taken first
+            back = min(held[lot.pk], left)
+            if back:
+                lot.remaining += back
+                moves[lot] = -back
+                left -= back
         _repay_debt(account, [lot for lot in lots if lot.expires_at > now], moves)
         _record_allocations(entry=reversal, moves=moves)
         account.balance += reversal.points
         account.save(update_fields=["balance", "debt", "updated_at"])
         return reversal
+
+
+def entry_points_held(*, entry: Entry) -> dict[int, int]:
+    """lot id → the points a redemption still holds from that lot: what it took, less what its
+    reversals gave back."""
+    taken = dict(entry.allocations.values_list("lot_id", "points"))
+    given_back = (
+        Allocation.objects.filter(member_id=entry.member_id, entry__reverses=entry, entry__kind=Entry.Kind.REVERSAL)
+        .values("lot_id")
+        .annotate(points=Sum("points"))
+        .values_list("lot_id", "points")
+    )
+    for lot_id, points in given_back:
+        taken[lot_id] = taken.get(lot_id, 0) + points  # reversal allocations are negative
+    return {lot_id: points for lot_id, points in taken.items() if points > 0}
 
 
 # -- returns -------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ def points(amount) -> str:
 
 
 @register.filter
+def abs_points(amount) -> str:
+    """−42 → ``♥ 42``: points returned, shown without their sign."""
+    if amount is None or amount == "":
+        return ""
+    return points(abs(int(amount)))
+
+
+@register.filter
 def signed(amount) -> str:
     """A ledger entry's points with their sign: ``+18``, ``−42``."""
     amount = int(amount)

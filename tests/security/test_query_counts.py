@@ -19,11 +19,14 @@ from ssr_points.services import lot_expires_at
 # session's one SELECT that every request makes (sessions live in the database, docs/security.md).
 MAX_QUERIES = {
     # The user with member and market; the subscription with its items' PV; the spendable lots with
-    # the debt; one page of history with its length and its exchanges' products (exchange/home.py).
-    "home": 4,
+    # the debt; the box for the next shipment with its rewards; one page of history with its length
+    # and its exchanges' products (exchange/home.py).
+    "home": 5,
     "program": 2,
     "subscription": 6,
-    "exchange:catalogue": 4,  # the products come from the process's catalogue (subscriptions/catalogue.py)
+    # The user, the subscription's items, the box's rewards, the spendable lots; the products come
+    # from the process's catalogue (subscriptions/catalogue.py).
+    "exchange:catalogue": 4,
     "exchange:quantity": 4,
     "exchange:bundle": 4,
     "exchange:confirm": 4,

@@ -85,7 +85,6 @@ class MemberPasswordResetForm(PasswordResetForm):
         ]
 
 
-
 def password_reset_email_send(*, typed: str, domain: str, use_https: bool, language: str) -> None:
     """The worker's half of a reset request: find the account ``typed`` names (member number or
     email; none, an inactive one or one over its hourly limit: nothing happens) and email it the

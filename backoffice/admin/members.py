@@ -303,12 +303,16 @@ def _cap_refusal_message(user, refusal: DailyAdditionCapReached) -> str:
 
 
 NUMBER_MATCHES_MAX = 20
+EXCHANGE_NUMBER_PREFIX = "EX-"  # exchange.services.exchange_number_new
 TIMELINE_PAGE_VAR = "timeline"
 
 
 def exchange_members(word: str) -> list[int]:
-    """The members an exchange number belongs to (as typed or in capitals: ``ex-…`` finds ``EX-…``)."""
+    """The members an exchange number belongs to: as typed or in capitals (``ex-…`` finds
+    ``EX-…``), with or without its prefix (``KQWRTZMP`` finds ``EX-KQWRTZMP``)."""
     numbers = {word, word.upper()}
+    if not word.upper().startswith(EXCHANGE_NUMBER_PREFIX):
+        numbers.add(EXCHANGE_NUMBER_PREFIX + word.upper())
     return list(Exchange.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX])
 
 

@@ -171,7 +171,7 @@ class ExchangeTaxLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rate}%: {self.tax}"
+        return f"{self.rate}%: ¥{self.tax:,}"
 
     @property
     def amount_excl_tax(self) -> int:

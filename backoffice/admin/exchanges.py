@@ -19,7 +19,13 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, reason_action_page, yen_field
+from backoffice.admin.base import (
+    LargeTableAdminMixin,
+    NumbersAdminMixin,
+    ReadOnlyAdminMixin,
+    reason_action_page,
+    yen_field,
+)
 from backoffice.forms import StaffExchangeForm
 from exchange import services
 from exchange.exceptions import QuoteChanged
@@ -31,7 +37,7 @@ from subscriptions.models import Member, Product
 from subscriptions.templatetags.ssr_format import yen
 
 
-class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ExchangeLineInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = ExchangeLine
     extra = 0
     can_delete = False
@@ -40,7 +46,7 @@ class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Exchange)
-class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # Placed through place_for_member_view → exchange_place; cancelled by its action.
     list_display = [
         "number",
@@ -231,8 +237,8 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
         messages.success(
             request,
-            _("Exchange %(number)s placed for %(member)s: %(points)d points.")
-            % {"number": exchange.number, "member": member, "points": exchange.points},
+            _("Exchange %(number)s placed for %(member)s: %(points)s points.")
+            % {"number": exchange.number, "member": member, "points": f"{exchange.points:,}"},
         )
         return HttpResponseRedirect(reverse("admin:exchange_exchange_change", args=[exchange.pk]))
 

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.base import ReadOnlyAdminMixin, expiry_fields, member_link
+from backoffice.admin.base import NumbersAdminMixin, ReadOnlyAdminMixin, expiry_fields, member_link
 from jobs.models import ExpiryReminder, JobRun
 
 
@@ -46,7 +46,7 @@ class LivenessFilter(admin.SimpleListFilter):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JobRunAdmin(NumbersAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "kind",
         "status",
@@ -114,7 +114,7 @@ class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ExpiryReminder)
-class ExpiryReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExpiryReminderAdmin(NumbersAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # The expiry as the last valid day in the list; the detail adds the exact instant. The date
     # drill-down is by when the reminder went out: by the expiry it would list the instant's day.
     list_display = ["member_number", "valid_until", "points", "claimed_at", "sent_at"]

@@ -43,9 +43,13 @@ class PointsAdjustmentForm(forms.Form):
 
 
 class StaffReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason (the member can read it)"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    """A reason a staff action records; ``reason_label`` says who reads it (the member, or staff only)."""
+
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, reason_label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = reason_label
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()

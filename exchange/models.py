@@ -111,6 +111,20 @@ class Exchange(models.Model):
     def is_cancellable(self) -> bool:
         return self.status == self.Status.PLACED and self.order_id is None
 
+    @property
+    def staff_cancel_reason(self) -> str:
+        """Why Customer Experience cancelled it, as the agent wrote it for the member (the
+        reversal's reason); empty when the member cancelled it or it is not cancelled. Reads the
+        reversal entry."""
+        if self.status != self.Status.CANCELLED or self.reversal_id is None:
+            return ""
+        return self.reversal.reason if self.reversal.staff_user_id else ""
+
+    @property
+    def placed_by_staff(self) -> bool:
+        """Customer Experience placed it on the member's behalf (a phone call, a request)."""
+        return self.placed_by_id is not None
+
 
 class ExchangeLine(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))

@@ -150,9 +150,11 @@ class ReadOnlyInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline)
     can_delete = False
 
 
-def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
-    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
-    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
+def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button, reason_label):
+    """The intermediate page of an action that needs a reason (Django's delete_selected pattern);
+    ``reason_label`` says who reads the reason. ``action`` None: a page of its own (one object's
+    button), not a change list's action. Returns the reason once one is given, else the page."""
+    form = StaffReasonForm(request.POST if "apply" in request.POST else None, reason_label=reason_label)
     if "apply" in request.POST:
         if form.is_valid():
             return form.cleaned_data["reason"]

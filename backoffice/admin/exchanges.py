@@ -28,13 +28,16 @@ from backoffice.admin.base import (
 )
 from backoffice.forms import StaffExchangeForm
 from exchange import services
-from exchange.exceptions import QuoteChanged
+from exchange.exceptions import NotCancellable, QuoteChanged
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import quote_build
 from ssr_points.exceptions import PointsError
 from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product
 from subscriptions.templatetags.ssr_format import yen
+
+# The member reads it: on the exchange's page and in the cancellation email (exchange/templates).
+CANCEL_REASON_LABEL = gettext_lazy("Reason (the member reads it on the exchange's page and in the cancellation email)")
 
 
 class ExchangeLineInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
@@ -143,28 +146,61 @@ class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin,
             title=_("Cancel exchanges"),
             explanation=_("The points of these exchanges go back to the lots they came from, with their expiry."),
             button=_("Cancel exchanges"),
+            reason_label=CANCEL_REASON_LABEL,
         )
         if not isinstance(reason, str):
             return reason
-        cancelled = 0
-        for exchange in exchanges:
-            if exchange.status == Exchange.Status.CANCELLED:
-                continue
-            try:
-                services.exchange_cancel(exchange=exchange, staff_user=request.user, reason=reason)
-            except PointsError as error:
-                messages.error(request, str(error))
-                continue
-            cancelled += 1
-            self.log_change(request, exchange, _("Cancelled: %(reason)s") % {"reason": reason})
+        cancelled = sum(self._cancel(request, exchange, reason) for exchange in exchanges)
         if cancelled:
             messages.success(request, _("%(count)d exchange(s) cancelled.") % {"count": cancelled})
         return None
+
+    def cancel_view(self, request, object_id):
+        """The exchange's own cancel button: the reason page, then ``exchange_cancel``, then the
+        exchange's page again (docs/admin.md)."""
+        if not self.has_cancel_exchange_permission(request):
+            raise PermissionDenied
+        exchange = get_object_or_404(Exchange.objects.select_related("member"), pk=object_id)
+        change_url = reverse("admin:exchange_exchange_change", args=[exchange.pk])
+        if not exchange.is_cancellable:
+            messages.error(request, str(NotCancellable(number=exchange.number)))
+            return HttpResponseRedirect(change_url)
+        reason = reason_action_page(
+            self,
+            request,
+            objects=[exchange],
+            action=None,
+            title=_("Cancel exchange %(number)s") % {"number": exchange.number},
+            explanation=_("The points of this exchange go back to the lots they came from, with their expiry."),
+            button=_("Cancel the exchange"),
+            reason_label=CANCEL_REASON_LABEL,
+        )
+        if not isinstance(reason, str):
+            return reason
+        if self._cancel(request, exchange, reason):
+            messages.success(request, _("Exchange %(number)s cancelled.") % {"number": exchange.number})
+        return HttpResponseRedirect(change_url)
+
+    def _cancel(self, request, exchange, reason: str) -> bool:
+        if exchange.status == Exchange.Status.CANCELLED:
+            return False
+        try:
+            services.exchange_cancel(exchange=exchange, staff_user=request.user, reason=reason)
+        except PointsError as error:
+            messages.error(request, str(error))
+            return False
+        self.log_change(request, exchange, _("Cancelled: %(reason)s") % {"reason": reason})
+        return True
 
     # -- place an exchange for a member: choose → seven-line confirmation → exchange_place -------
 
     def get_urls(self):
         return [
+            path(
+                "<int:object_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="exchange_exchange_cancel",
+            ),
             path(
                 "place-for/<int:member_id>/",
                 self.admin_site.admin_view(self.place_for_member_view),

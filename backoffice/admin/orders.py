@@ -107,6 +107,7 @@ class SubscriptionOrderAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAd
                 "from later grants."
             ),
             button=_("Mark returned"),
+            reason_label=_("Reason (kept in the ledger for staff; the member reads that the order was returned)"),
         )
         if not isinstance(reason, str):
             return reason

@@ -119,6 +119,7 @@ class TimelineItem:
     reference_url: str = ""
     staff_user: object = None
     products: list[str] = field(default_factory=list)
+    close_reason: str = ""
 
 
 # Events at the same instant, newest first: what a step caused above the step (a shipment's grant
@@ -305,6 +306,7 @@ def _request_item(request: ExchangeRequest) -> TimelineItem:
         row=request,
         status=request.get_status_display(),
         detail=request.message,
+        close_reason=request.close_reason,
         staff_user=request.handled_by,
         reference=str(request.pk),
         reference_url=_url("exchange_exchangerequest", request.pk),

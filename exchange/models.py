@@ -205,6 +205,12 @@ class ExchangeRequest(models.Model):
         Member, on_delete=models.PROTECT, related_name="exchange_requests", verbose_name=_("member")
     )
     message = models.TextField(_("message"), max_length=2000)
+    close_reason = models.TextField(
+        _("reason for closing without an exchange"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Written by Customer Experience for the member: emailed and shown on their page."),
+    )
     contact_phone = models.CharField(_("phone to call back"), max_length=30, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     exchange = models.ForeignKey(

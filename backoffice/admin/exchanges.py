@@ -292,6 +292,7 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "short_message",
         "handled_by",
         "exchange",
+        "close_reason",
         "place_link",
     ]
     list_filter = ["status"]
@@ -340,6 +341,39 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def mark_in_progress(self, request, queryset):
         self._handle(request, queryset, ExchangeRequest.Status.IN_PROGRESS, _("Marked in progress"))
 
-    @admin.action(description=gettext_lazy("Close selected requests without an exchange"), permissions=["handle"])
+    @admin.action(description=gettext_lazy("Close selected requests without an exchange…"), permissions=["handle"])
     def close_without_exchange(self, request, queryset):
-        self._handle(request, queryset, ExchangeRequest.Status.CLOSED, _("Closed without exchange"))
+        """Asks for the reason the member is told (emailed, and on their page), then closes."""
+        open_requests = list(
+            queryset.exclude(status__in=[ExchangeRequest.Status.DONE, ExchangeRequest.Status.CLOSED]).select_related(
+                "member"
+            )
+        )
+        if not open_requests:
+            messages.warning(request, _("These requests are already done or closed."))
+            return None
+        reason = reason_action_page(
+            self,
+            request,
+            objects=open_requests,
+            action="close_without_exchange",
+            title=_("Close requests without an exchange"),
+            explanation=_(
+                "No exchange is placed for these requests. Each member is emailed the reason below and reads it "
+                "on their exchange page."
+            ),
+            button=_("Close and tell the members"),
+            reason_label=_("Reason (emailed to the member and shown on their exchange page)"),
+        )
+        if not isinstance(reason, str):
+            return reason
+        for exchange_request in open_requests:
+            services.exchange_request_handle(
+                exchange_request=exchange_request,
+                status=ExchangeRequest.Status.CLOSED,
+                staff_user=request.user,
+                reason=reason,
+            )
+            self.log_change(request, exchange_request, _("Closed without exchange: %(reason)s") % {"reason": reason})
+        messages.success(request, _("%(count)d request(s) updated.") % {"count": len(open_requests)})
+        return None

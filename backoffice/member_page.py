@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Max, Prefetch, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.models import ContactNote
+from backoffice.models import ContactNote, LoginLockoutLift
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_spendable
@@ -101,6 +102,49 @@ def member_summary(*, member: Member, now: dt.datetime | None = None) -> MemberS
     )
 
 
+# -- the login lockout (django-axes) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedPair:
+    ip_address: str | None
+    failures: int
+    until: dt.datetime  # when this address may try again
+
+
+@dataclass(frozen=True)
+class LoginLockout:
+    username: str  # the login identifier axes counts under (docs/security.md)
+    locked: list[LockedPair]
+    failures: int  # wrong passwords still counted, locked or not
+
+    @property
+    def until(self) -> dt.datetime | None:
+        return max((pair.until for pair in self.locked), default=None)
+
+
+def member_login_lockout(*, member: Member, now: dt.datetime | None = None) -> LoginLockout:
+    """Where the member's login is locked now: per (account, IP) pair, ``AXES_FAILURE_LIMIT`` wrong
+    passwords lock that pair for ``AXES_COOLOFF_TIME`` after the last one. One grouped query."""
+    now = now or timezone.now()
+    username = member.user.get_username().casefold()
+    rows = (
+        AccessAttempt.objects.filter(username=username)
+        .values("ip_address")
+        .annotate(failures=Max("failures_since_start"), last=Max("attempt_time"))
+        .order_by("ip_address")
+    )
+    locked, failures = [], 0
+    for row in rows:
+        until = row["last"] + settings.AXES_COOLOFF_TIME
+        if until <= now:
+            continue  # cooled off: axes no longer counts these
+        failures += row["failures"]
+        if row["failures"] >= settings.AXES_FAILURE_LIMIT:
+            locked.append(LockedPair(ip_address=row["ip_address"], failures=row["failures"], until=until))
+    return LoginLockout(username=username, locked=locked, failures=failures)
+
+
 # -- the timeline ----------------------------------------------------------------------------------
 
 
@@ -132,6 +176,7 @@ EVENT_RANK = {
     "exchange": 3,
     "request": 4,
     "note": 5,
+    "lockout_lift": 6,
 }
 
 
@@ -160,6 +205,7 @@ def timeline_events(*, member: Member) -> QuerySet:
         _events(orders, "order_returned", "returned_at"),
         _events(ExchangeRequest.objects.filter(member_id=member.pk), "request", "created_at"),
         _events(ContactNote.objects.filter(member_id=member.pk), "note", "created_at"),
+        _events(LoginLockoutLift.objects.filter(member_id=member.pk), "lockout_lift", "lifted_at"),
     ]
     return parts[0].union(*parts[1:], all=True).order_by("-event_at", "-event_rank", "-event_id")
 
@@ -211,6 +257,11 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
         if "note" in ids
         else {}
     )
+    lifts = (
+        {x.pk: x for x in LoginLockoutLift.objects.filter(pk__in=ids["lockout_lift"]).select_related("staff_user")}
+        if "lockout_lift" in ids
+        else {}
+    )
 
     items = []
     for kind, pk, at, _rank in events:
@@ -222,6 +273,17 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
             items.append(_order_item(orders[pk], kind, at))
         elif kind == "request":
             items.append(_request_item(requests[pk]))
+        elif kind == "lockout_lift":
+            lift = lifts[pk]
+            items.append(
+                TimelineItem(
+                    kind=kind,
+                    at=lift.lifted_at,
+                    row=lift,
+                    detail=lift.addresses.replace("\n", "、"),
+                    staff_user=lift.staff_user,
+                )
+            )
         else:
             items.append(_note_item(notes[pk]))
     _running_balance(member, [item for item in items if item.kind == "entry"])

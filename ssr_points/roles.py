@@ -58,6 +58,9 @@ ROLES: dict[str, list[str]] = {
         "jobs.view_jobrun",
         # The grants' outbox: "my points have not arrived" (read-only, backoffice/admin/fulfilment.py).
         "fulfilment.view_pendinggrant",
+        # A member locked out of their login (django-axes) on the phone: the supervisor lifts it,
+        # recorded in the member's timeline (backoffice.services.login_lockout_lift).
+        "backoffice.lift_login_lockout",
     ],
     "ops": [
         *CATALOGUE_VIEW,

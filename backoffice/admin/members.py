@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.admin.base import LargeTableAdminMixin, whole_number
 from backoffice.forms import ContactNoteForm, PointsAdjustmentForm
-from backoffice.member_page import member_summary, member_timeline
-from backoffice.services import ContactNoteRefused, contact_note_add
+from backoffice.member_page import member_login_lockout, member_summary, member_timeline
+from backoffice.services import ContactNoteRefused, LockoutLiftRefused, contact_note_add, login_lockout_lift
 from exchange.models import Exchange
 from ssr_points.adjustments import points_adjust_by_staff_refusal
 from ssr_points.exceptions import DailyAdditionCapReached, PointsError
@@ -183,6 +183,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "summary": member_summary(member=member),
+                "lockout": member_login_lockout(member=member),
                 "timeline": member_timeline(member=member, page=request.GET.get(TIMELINE_PAGE_VAR) or 1),
                 "timeline_page_var": TIMELINE_PAGE_VAR,
                 "note_form": ContactNoteForm() if request.user.has_perm("backoffice.add_contactnote") else None,
@@ -210,8 +211,30 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]) + "#contact-note")
 
+    def lift_lockout_view(self, request, object_id):
+        """POST only: a CX supervisor ends the member's login lockout (``login_lockout_lift``); the
+        timeline records it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("backoffice.lift_login_lockout"):
+            raise PermissionDenied
+        member = member_or_404(object_id)
+        try:
+            lift = login_lockout_lift(member=member, staff_user=request.user)
+        except LockoutLiftRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            self.log_change(request, member, _("Login lockout lifted (%(addresses)s)") % {"addresses": lift.addresses})
+            messages.success(request, _("The member can log in again from every address."))
+        return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]))
+
     def get_urls(self):
         return [
+            path(
+                "<path:object_id>/lift-lockout/",
+                self.admin_site.admin_view(self.lift_lockout_view),
+                name="subscriptions_member_lift_lockout",
+            ),
             path(
                 "<path:object_id>/adjust-points/",
                 self.admin_site.admin_view(self.adjust_points_view),

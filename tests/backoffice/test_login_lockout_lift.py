@@ -14,9 +14,7 @@ PASSWORD = "pass-word-123"
 
 
 def member_login(member, password, ip=LOCKED_IP):
-    return Client().post(
-        reverse("login"), {"username": member.member_number, "password": password}, REMOTE_ADDR=ip
-    )
+    return Client().post(reverse("login"), {"username": member.member_number, "password": password}, REMOTE_ADDR=ip)
 
 
 @pytest.fixture

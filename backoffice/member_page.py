@@ -7,9 +7,12 @@ counts them at 10 and at 5,000 ledger entries):
   next 90 days and the next expiry (one grouped query), the subscription (one), open requests
   to CX (one);
 - the timeline: one ``UNION ALL`` of (kind, id, instant) over the member's ledger entries,
-  exchanges, orders (created, shipped, returned), requests and contact notes, sorted and cut to
-  the page in the database; its count; then the page's rows, one query per kind present (the
-  exchanges with their lines and product names in two), and one sum for the running balance.
+  orders (created, shipped, returned), requests, contact notes and lifted login lockouts, sorted
+  and cut to the page in the database; its count; then the page's rows, one query per kind
+  present (the exchanges of the entries with their lines and product names in two), and one sum
+  for the running balance. An exchange is one row: its redemption entry, shown as the exchange
+  (status, products, total) with the points it took and the balance after; a cancellation is the
+  row of its reversal entry.
 """
 
 from __future__ import annotations
@@ -164,6 +167,7 @@ class TimelineItem:
     staff_user: object = None
     products: list[str] = field(default_factory=list)
     close_reason: str = ""
+    entry: Entry | None = None  # the ledger entry of the row, for its balance after
 
 
 # Events at the same instant, newest first: what a step caused above the step (a shipment's grant
@@ -198,8 +202,8 @@ def timeline_events(*, member: Member) -> QuerySet:
     """(kind, id, instant, rank) of everything that happened to the member, newest first."""
     orders = SubscriptionOrder.objects.filter(member_id=member.pk)
     parts = [
+        # An exchange is the row of its redemption entry (folded in below), not a row of its own.
         _events(Entry.objects.filter(member_id=member.pk), "entry", "created_at"),
-        _events(Exchange.objects.filter(member_id=member.pk), "exchange", "created_at"),
         _events(orders, "order_created", "created_at"),
         _events(orders, "order_shipped", "shipped_at"),
         _events(orders, "order_returned", "returned_at"),
@@ -224,11 +228,9 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
         if "entry" in ids
         else {}
     )
-    exchange_query = Q(pk__in=ids.get("exchange", []))
-    if entries:
-        exchange_query |= Q(redemption_id__in=entries) | Q(reversal_id__in=entries)
     exchanges = {}
-    if "exchange" in ids or entries:
+    if entries:
+        exchange_query = Q(redemption_id__in=entries) | Q(reversal_id__in=entries)
         lines = ExchangeLine.objects.select_related("product").order_by("pk")
         exchanges = {
             x.pk: x
@@ -266,9 +268,11 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
     items = []
     for kind, pk, at, _rank in events:
         if kind == "entry":
-            items.append(_entry_item(entries[pk], by_entry.get(pk)))
-        elif kind == "exchange":
-            items.append(_exchange_item(exchanges[pk]))
+            exchange = by_entry.get(pk)
+            if exchange is not None and exchange.redemption_id == pk:
+                items.append(_exchange_item(exchange, entries[pk]))
+            else:
+                items.append(_entry_item(entries[pk], exchange))
         elif kind.startswith("order_"):
             items.append(_order_item(orders[pk], kind, at))
         elif kind == "request":
@@ -286,7 +290,7 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
             )
         else:
             items.append(_note_item(notes[pk]))
-    _running_balance(member, [item for item in items if item.kind == "entry"])
+    _running_balance(member, [item for item in items if item.entry is not None])
     page_obj.object_list = items
     return page_obj
 
@@ -295,7 +299,7 @@ def _running_balance(member: Member, entry_items: list[TimelineItem]) -> None:
     """The member's points balance (the sum of the ledger) after each entry, newest first."""
     if not entry_items:
         return
-    newest = entry_items[0].row
+    newest = entry_items[0].entry
     balance = (
         Entry.objects.filter(member_id=member.pk)
         .filter(Q(created_at__lt=newest.created_at) | Q(created_at=newest.created_at, pk__lte=newest.pk))
@@ -304,7 +308,7 @@ def _running_balance(member: Member, entry_items: list[TimelineItem]) -> None:
     )
     for item in entry_items:
         item.balance_after = balance
-        balance -= item.points
+        balance -= item.entry.points
 
 
 def _url(name: str, pk: int) -> str:
@@ -325,6 +329,7 @@ def _entry_item(entry: Entry, exchange: Exchange | None) -> TimelineItem:
         points=entry.points,
         staff_user=entry.staff_user,
         reference=entry.reference or "",
+        entry=entry,
     )
     if exchange is not None:
         item.reference, item.reference_url = exchange.number, _url("exchange_exchange", exchange.pk)
@@ -334,15 +339,17 @@ def _entry_item(entry: Entry, exchange: Exchange | None) -> TimelineItem:
     return item
 
 
-def _exchange_item(exchange: Exchange) -> TimelineItem:
+def _exchange_item(exchange: Exchange, redemption: Entry) -> TimelineItem:
+    """The exchange and the points it took, in one row (its redemption entry folded in)."""
     return TimelineItem(
         kind="exchange",
-        at=exchange.created_at,
+        at=redemption.created_at,
         row=exchange,
         status=exchange.get_status_display(),
-        points=None,
+        points=redemption.points,
         yen=exchange.total,
-        staff_user=exchange.placed_by,
+        staff_user=exchange.placed_by or redemption.staff_user,
+        entry=redemption,
         reference=exchange.number,
         reference_url=_url("exchange_exchange", exchange.pk),
         products=_products(exchange),

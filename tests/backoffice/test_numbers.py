@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from exchange.services import exchange_place
 from jobs.models import JobRun
@@ -92,3 +93,18 @@ def test_money_never_shows_two_yen_signs_on_any_admin_page(client, make_staff, b
         body = response.content.decode()
         assert "¥¥" not in body and "¥ ¥" not in body, response.request["PATH_INFO"]
     assert "¥36,900（税込）" in responses[-1].content.decode()
+
+
+def test_the_ledger_check_page_groups_its_counts(client, make_staff, db):
+    now = timezone.now()
+    JobRun.objects.create(
+        kind=JobRun.Kind.LEDGER_CHECK,
+        status=JobRun.Status.SUCCEEDED,
+        cutoff=now,
+        started_at=now,
+        finished_at=now,
+        members=23456,
+    )
+    client.force_login(make_staff("finance"))
+    text = readable(client.get(reverse("admin:ledger_check")))
+    assert "23,456" in text and "23456" not in text

@@ -9,6 +9,9 @@ class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = _("Back office")
 
+    def ready(self):
+        from backoffice import checks  # noqa: F401 - registers the database role's deployment check
+
 
 class SSRAdminConfig(admin_apps.AdminConfig):
     """``django.contrib.admin`` with the back office's site (``backoffice/site.py``).

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from exchange.emails import exchange_email_render
-from exchange.models import Exchange, ExchangeLine, ExchangeTaxLine
+from exchange.emails import exchange_email_render, exchange_request_closed_email_render
+from exchange.models import Exchange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import cancel_last_day
 from exchange.selectors import BundledShipment, PointsReturn
 from jobs.services import reminder_render
@@ -32,6 +32,7 @@ PREVIEWS = {
     "exchange-cancelled": _("Exchange cancelled"),
     "expiry-reminder": _("Points expiring soon"),
     "password-reset": _("Password reset"),
+    "exchange-request-closed": _("Exchange request closed without an exchange"),
 }
 
 
@@ -103,6 +104,22 @@ def preview_render(slug: str) -> tuple[str, str, str]:
     if slug == "expiry-reminder":
         expires_at = (timezone.localtime() + dt.timedelta(days=20)).replace(hour=0, minute=0, second=0, microsecond=0)
         return reminder_render(member=_sample_member(), expires_at=expires_at, points=25)
+    if slug == "exchange-request-closed":
+        member = _sample_member()
+        exchange_request = ExchangeRequest(
+            member=member,
+            message="トライアルパックに交換したいです。",
+            close_reason="お電話で確認したところ、次回の定期購入に追加をご希望でしたので、ご依頼を完了としました。",
+            created_at=timezone.now() - dt.timedelta(days=1),
+        )
+        context = {
+            "exchange_request": exchange_request,
+            "member": member,
+            "market": member.market,
+            "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
+        }
+        email = exchange_request_closed_email_render(context=context)
+        return email.subject, email.text, email.html
     if slug == "password-reset":
         member = _sample_member()
         user = member.user

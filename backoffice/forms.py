@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.models import CONTACT_NOTE_MAX
 from exchange.quotes import MAX_QUANTITY
+from ssr_points.reports import RANGE_MONTHS_MAX
 
 # No single adjustment comes near this; a longer figure is a slip of the keyboard, and far beyond
 # it the ledger's columns would overflow (a lot holds up to 2,147,483,647 points).
@@ -43,9 +44,13 @@ class PointsAdjustmentForm(forms.Form):
 
 
 class StaffReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason (the member can read it)"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    """A reason a staff action records; ``reason_label`` says who reads it (the member, or staff only)."""
+
+    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, reason_label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = reason_label
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -93,3 +98,34 @@ class ContactNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Who called, what they asked, what you answered. A note cannot be changed or deleted."),
     )
+
+
+class ReportRangeForm(forms.Form):
+    """The points report's market and date range (both days included, in the market's time zone)."""
+
+    market = forms.ChoiceField(label=_("Market"), required=False)
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, markets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.markets = {market.code: market for market in markets}
+        self.fields["market"].choices = [(code, str(market)) for code, market in self.markets.items()]
+
+    def default_market(self):
+        return next(iter(self.markets.values()), None)
+
+    def clean_market(self):
+        return self.markets.get(self.cleaned_data["market"])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError(_("The range ends before it starts."))
+            if (end.year - start.year) * 12 + end.month - start.month >= RANGE_MONTHS_MAX:
+                raise forms.ValidationError(
+                    _("Choose a range of at most %(months)s months."), params={"months": RANGE_MONTHS_MAX}
+                )
+        return cleaned

@@ -7,9 +7,12 @@ counts them at 10 and at 5,000 ledger entries):
   next 90 days and the next expiry (one grouped query), the subscription (one), open requests
   to CX (one);
 - the timeline: one ``UNION ALL`` of (kind, id, instant) over the member's ledger entries,
-  exchanges, orders (created, shipped, returned), requests and contact notes, sorted and cut to
-  the page in the database; its count; then the page's rows, one query per kind present (the
-  exchanges with their lines and product names in two), and one sum for the running balance.
+  orders (created, shipped, returned), requests, contact notes and lifted login lockouts, sorted
+  and cut to the page in the database; its count; then the page's rows, one query per kind
+  present (the exchanges of the entries with their lines and product names in two), and one sum
+  for the running balance. An exchange is one row: its redemption entry, shown as the exchange
+  (status, products, total) with the points it took and the balance after; a cancellation is the
+  row of its reversal entry.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, F, IntegerField, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Max, Prefetch, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.models import ContactNote
+from backoffice.models import ContactNote, LoginLockoutLift
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_spendable
@@ -101,6 +105,49 @@ def member_summary(*, member: Member, now: dt.datetime | None = None) -> MemberS
     )
 
 
+# -- the login lockout (django-axes) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedPair:
+    ip_address: str | None
+    failures: int
+    until: dt.datetime  # when this address may try again
+
+
+@dataclass(frozen=True)
+class LoginLockout:
+    username: str  # the login identifier axes counts under (docs/security.md)
+    locked: list[LockedPair]
+    failures: int  # wrong passwords still counted, locked or not
+
+    @property
+    def until(self) -> dt.datetime | None:
+        return max((pair.until for pair in self.locked), default=None)
+
+
+def member_login_lockout(*, member: Member, now: dt.datetime | None = None) -> LoginLockout:
+    """Where the member's login is locked now: per (account, IP) pair, ``AXES_FAILURE_LIMIT`` wrong
+    passwords lock that pair for ``AXES_COOLOFF_TIME`` after the last one. One grouped query."""
+    now = now or timezone.now()
+    username = member.user.get_username().casefold()
+    rows = (
+        AccessAttempt.objects.filter(username=username)
+        .values("ip_address")
+        .annotate(failures=Max("failures_since_start"), last=Max("attempt_time"))
+        .order_by("ip_address")
+    )
+    locked, failures = [], 0
+    for row in rows:
+        until = row["last"] + settings.AXES_COOLOFF_TIME
+        if until <= now:
+            continue  # cooled off: axes no longer counts these
+        failures += row["failures"]
+        if row["failures"] >= settings.AXES_FAILURE_LIMIT:
+            locked.append(LockedPair(ip_address=row["ip_address"], failures=row["failures"], until=until))
+    return LoginLockout(username=username, locked=locked, failures=failures)
+
+
 # -- the timeline ----------------------------------------------------------------------------------
 
 
@@ -119,6 +166,8 @@ class TimelineItem:
     reference_url: str = ""
     staff_user: object = None
     products: list[str] = field(default_factory=list)
+    close_reason: str = ""
+    entry: Entry | None = None  # the ledger entry of the row, for its balance after
 
 
 # Events at the same instant, newest first: what a step caused above the step (a shipment's grant
@@ -131,6 +180,7 @@ EVENT_RANK = {
     "exchange": 3,
     "request": 4,
     "note": 5,
+    "lockout_lift": 6,
 }
 
 
@@ -152,13 +202,14 @@ def timeline_events(*, member: Member) -> QuerySet:
     """(kind, id, instant, rank) of everything that happened to the member, newest first."""
     orders = SubscriptionOrder.objects.filter(member_id=member.pk)
     parts = [
+        # An exchange is the row of its redemption entry (folded in below), not a row of its own.
         _events(Entry.objects.filter(member_id=member.pk), "entry", "created_at"),
-        _events(Exchange.objects.filter(member_id=member.pk), "exchange", "created_at"),
         _events(orders, "order_created", "created_at"),
         _events(orders, "order_shipped", "shipped_at"),
         _events(orders, "order_returned", "returned_at"),
         _events(ExchangeRequest.objects.filter(member_id=member.pk), "request", "created_at"),
         _events(ContactNote.objects.filter(member_id=member.pk), "note", "created_at"),
+        _events(LoginLockoutLift.objects.filter(member_id=member.pk), "lockout_lift", "lifted_at"),
     ]
     return parts[0].union(*parts[1:], all=True).order_by("-event_at", "-event_rank", "-event_id")
 
@@ -177,11 +228,9 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
         if "entry" in ids
         else {}
     )
-    exchange_query = Q(pk__in=ids.get("exchange", []))
-    if entries:
-        exchange_query |= Q(redemption_id__in=entries) | Q(reversal_id__in=entries)
     exchanges = {}
-    if "exchange" in ids or entries:
+    if entries:
+        exchange_query = Q(redemption_id__in=entries) | Q(reversal_id__in=entries)
         lines = ExchangeLine.objects.select_related("product").order_by("pk")
         exchanges = {
             x.pk: x
@@ -210,20 +259,38 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
         if "note" in ids
         else {}
     )
+    lifts = (
+        {x.pk: x for x in LoginLockoutLift.objects.filter(pk__in=ids["lockout_lift"]).select_related("staff_user")}
+        if "lockout_lift" in ids
+        else {}
+    )
 
     items = []
     for kind, pk, at, _rank in events:
         if kind == "entry":
-            items.append(_entry_item(entries[pk], by_entry.get(pk)))
-        elif kind == "exchange":
-            items.append(_exchange_item(exchanges[pk]))
+            exchange = by_entry.get(pk)
+            if exchange is not None and exchange.redemption_id == pk:
+                items.append(_exchange_item(exchange, entries[pk]))
+            else:
+                items.append(_entry_item(entries[pk], exchange))
         elif kind.startswith("order_"):
             items.append(_order_item(orders[pk], kind, at))
         elif kind == "request":
             items.append(_request_item(requests[pk]))
+        elif kind == "lockout_lift":
+            lift = lifts[pk]
+            items.append(
+                TimelineItem(
+                    kind=kind,
+                    at=lift.lifted_at,
+                    row=lift,
+                    detail=lift.addresses.replace("\n", "、"),
+                    staff_user=lift.staff_user,
+                )
+            )
         else:
             items.append(_note_item(notes[pk]))
-    _running_balance(member, [item for item in items if item.kind == "entry"])
+    _running_balance(member, [item for item in items if item.entry is not None])
     page_obj.object_list = items
     return page_obj
 
@@ -232,7 +299,7 @@ def _running_balance(member: Member, entry_items: list[TimelineItem]) -> None:
     """The member's points balance (the sum of the ledger) after each entry, newest first."""
     if not entry_items:
         return
-    newest = entry_items[0].row
+    newest = entry_items[0].entry
     balance = (
         Entry.objects.filter(member_id=member.pk)
         .filter(Q(created_at__lt=newest.created_at) | Q(created_at=newest.created_at, pk__lte=newest.pk))
@@ -241,7 +308,7 @@ def _running_balance(member: Member, entry_items: list[TimelineItem]) -> None:
     )
     for item in entry_items:
         item.balance_after = balance
-        balance -= item.points
+        balance -= item.entry.points
 
 
 def _url(name: str, pk: int) -> str:
@@ -262,6 +329,7 @@ def _entry_item(entry: Entry, exchange: Exchange | None) -> TimelineItem:
         points=entry.points,
         staff_user=entry.staff_user,
         reference=entry.reference or "",
+        entry=entry,
     )
     if exchange is not None:
         item.reference, item.reference_url = exchange.number, _url("exchange_exchange", exchange.pk)
@@ -271,15 +339,17 @@ def _entry_item(entry: Entry, exchange: Exchange | None) -> TimelineItem:
     return item
 
 
-def _exchange_item(exchange: Exchange) -> TimelineItem:
+def _exchange_item(exchange: Exchange, redemption: Entry) -> TimelineItem:
+    """The exchange and the points it took, in one row (its redemption entry folded in)."""
     return TimelineItem(
         kind="exchange",
-        at=exchange.created_at,
+        at=redemption.created_at,
         row=exchange,
         status=exchange.get_status_display(),
-        points=None,
+        points=redemption.points,
         yen=exchange.total,
-        staff_user=exchange.placed_by,
+        staff_user=exchange.placed_by or redemption.staff_user,
+        entry=redemption,
         reference=exchange.number,
         reference_url=_url("exchange_exchange", exchange.pk),
         products=_products(exchange),
@@ -305,6 +375,7 @@ def _request_item(request: ExchangeRequest) -> TimelineItem:
         row=request,
         status=request.get_status_display(),
         detail=request.message,
+        close_reason=request.close_reason,
         staff_user=request.handled_by,
         reference=str(request.pk),
         reference_url=_url("exchange_exchangerequest", request.pk),

@@ -41,3 +41,26 @@ class ContactNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member.member_number} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+
+class LoginLockoutLift(models.Model):
+    """A CX supervisor lifted a member's login lockout (django-axes): who, when, from which
+    addresses the member was locked out. Written by ``backoffice.services.login_lockout_lift``;
+    shown on the member page's timeline."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("staff user")
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), default=timezone.now)
+    addresses = models.TextField(_("locked out from"), blank=True, help_text=_("The IP addresses, one a line."))
+
+    class Meta:
+        verbose_name = _("login lockout lifted")
+        verbose_name_plural = _("login lockouts lifted")
+        default_permissions = ("view",)  # written by the service only
+        permissions = [("lift_login_lockout", _("Can lift a member's login lockout"))]
+        indexes = [models.Index(fields=["member", "-lifted_at", "-id"], name="lockout_lift_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member.member_number} {timezone.localtime(self.lifted_at):%Y-%m-%d %H:%M}"

@@ -27,5 +27,6 @@ class SSRAdminSite(admin.AdminSite):
                 name="points_report_csv",
             ),
             path("ledger-check/", self.admin_view(views.ledger_check_view), name="ledger_check"),
+            path("member-search/", self.admin_view(views.member_search), name="member_search"),
         ]
         return extra + super().get_urls()

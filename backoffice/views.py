@@ -7,27 +7,33 @@ whole-ledger check job (``jobs.tasks.check_ledger_task``); the admin site mounts
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from backoffice.charts import bar_chart
 from backoffice.downloads import csv_response
+from backoffice.forms import ReportRangeForm
 from config.broker import task_send
+from exchange.reports import report_fees_by_month
 from jobs.models import JobRun
 from jobs.tasks import check_ledger_task
 from ssr_points import selectors
 from ssr_points.checks import ledger_check
+from ssr_points.reports import report_points_movements
 from subscriptions.models import Market, Member
 from subscriptions.templatetags.ssr_format import last_valid_day
 
 LEDGER_CHECK_SHOWN = 500
 LEDGER_CHECK_RUNS_SHOWN = 10
-REPORT_TABLES = ("outstanding", "expiring", "movements")
+REPORT_TABLES = ("outstanding", "expiring", "movements", "fees")
 
 
 def _require(request, perm: str) -> None:
@@ -35,18 +41,36 @@ def _require(request, perm: str) -> None:
         raise PermissionDenied
 
 
-def _selected_market(request) -> Market | None:
-    markets = Market.objects.order_by("code")
-    code = request.GET.get("market")
-    return (markets.filter(code=code).first() if code else None) or markets.first()
+def _percent(rate: float | None) -> float | None:
+    """A rate as a percentage with one decimal, a number (None: no rate, a blank cell)."""
+    return None if rate is None else round(rate * 100, 1)
 
 
-def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.1f}%"
+def _twelve_months_to(day: dt.date) -> dt.date:
+    """The first day of the month 11 months before ``day``'s: with it, 12 months."""
+    months = day.year * 12 + day.month - 1 - 11
+    return dt.date(months // 12, months % 12 + 1, 1)
 
 
-def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[list]]]:
-    """Each table as (header, rows) — the page and the CSV show the same figures."""
+def _report_range(request) -> tuple[ReportRangeForm, Market | None, dt.date, dt.date]:
+    """The market and the date range asked for (default: this month and the 11 before it, in the
+    market's time zone; a missing end is today). A range that is not one is said on the page,
+    and the default shown instead."""
+    form = ReportRangeForm(request.GET or None, markets=Market.objects.order_by("code"))
+    valid = form.is_bound and form.is_valid()
+    market = (form.cleaned_data["market"] if valid else None) or form.default_market()
+    today = timezone.localdate(timezone=market.zone) if market else timezone.localdate()
+    end = (form.cleaned_data["end"] if valid else None) or today
+    start = (form.cleaned_data["start"] if valid else None) or _twelve_months_to(end)
+    if start > end:
+        form.add_error("start", _("The range ends before it starts."))
+        start, end = _twelve_months_to(today), today
+    return form, market, start, end
+
+
+def _report_tables(market: Market | None, start: dt.date, end: dt.date) -> dict[str, tuple[list[str], list[list]]]:
+    """Each table as (header, rows) of plain values — numbers as numbers, None where there is
+    none; the page formats them, the CSV writes them as they are (a blank cell for None)."""
     outstanding = selectors.report_points_outstanding()
     tables = {
         "outstanding": (
@@ -58,8 +82,7 @@ def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[lis
         )
     }
     if market is None:
-        tables["expiring"] = ([], [])
-        tables["movements"] = ([], [])
+        tables["expiring"] = tables["movements"] = tables["fees"] = ([], [])
         return tables
     expiring = selectors.report_points_expiring_by_month(market=market)
     # Expiry as the last valid day (docs/admin.md): the month's soonest one (a date; ISO in the CSV).
@@ -70,17 +93,49 @@ def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[lis
                 f"{row.month:%Y-%m}",
                 row.points,
                 row.points * market.point_value,
-                last_valid_day(row.soonest_expires_at, market.zone) if row.soonest_expires_at else "",
+                last_valid_day(row.soonest_expires_at, market.zone) if row.soonest_expires_at else None,
             ]
             for row in expiring
         ],
     )
-    movements = selectors.report_points_movements_by_month(market=market)
+    movements = report_points_movements(market=market, start=start, end=end)
     tables["movements"] = (
-        [_("Month"), _("Granted"), _("Adjusted"), _("Redeemed"), _("Expired"), _("Clawed back"), _("Breakage rate")],
+        [
+            _("Month"),
+            _("Granted"),
+            _("Adjusted"),
+            _("Redeemed"),
+            _("Expired"),
+            _("Clawed back"),
+            _("Breakage rate (%)"),
+        ],
         [
             [f"{r.month:%Y-%m}", r.granted, r.adjusted, r.redeemed, r.expired, r.clawed_back, _percent(r.breakage_rate)]
             for r in movements
+        ],
+    )
+    fees = report_fees_by_month(market=market, start=start, end=end)
+    tables["fees"] = (
+        [
+            _("Month"),
+            _("Exchanges"),
+            _("Exchange fee (excl. tax)"),
+            _("Tax on the exchange fee"),
+            _("Handling fee (excl. tax)"),
+            _("Tax on the handling fee"),
+            _("Fees (incl. tax)"),
+        ],
+        [
+            [
+                f"{r.month:%Y-%m}",
+                r.exchanges,
+                r.exchange_fee_excl_tax,
+                r.exchange_fee_tax,
+                r.handling_fee_excl_tax,
+                r.handling_fee_tax,
+                r.incl_tax,
+            ]
+            for r in fees
         ],
     )
     return tables
@@ -88,17 +143,17 @@ def _report_tables(market: Market | None) -> dict[str, tuple[list[str], list[lis
 
 def points_report(request):
     _require(request, "ssr_points.view_report")
-    market = _selected_market(request)
-    tables = _report_tables(market)
+    form, market, start, end = _report_range(request)
+    tables = _report_tables(market, start, end)
     charts = {}
     if market is not None:
-        months = [row[0] for row in tables["movements"][1]]
+        movements = tables["movements"][1]
         charts["movements"] = bar_chart(
-            categories=[m[2:] for m in months],
+            categories=[row[0][2:] for row in movements],
             series=[
-                (_("Granted"), [row[1] for row in tables["movements"][1]]),
-                (_("Redeemed"), [row[3] for row in tables["movements"][1]]),
-                (_("Expired"), [row[4] for row in tables["movements"][1]]),
+                (_("Granted"), [row[1] for row in movements]),
+                (_("Redeemed"), [row[3] for row in movements]),
+                (_("Expired"), [row[4] for row in movements]),
             ],
         )
         charts["expiring"] = bar_chart(
@@ -108,14 +163,22 @@ def points_report(request):
         )
     redeemed = sum(row[3] for row in tables["movements"][1])
     expired = sum(row[4] for row in tables["movements"][1])
+    fee_rows = tables["fees"][1]
     context = {
         **admin.site.each_context(request),
         "title": _("Points report"),
+        "form": form,
         "markets": Market.objects.order_by("code"),
         "market": market,
+        "start": start,
+        "end": end,
+        "range_query": urlencode(
+            {"market": market.code if market else "", "start": start.isoformat(), "end": end.isoformat()}
+        ),
         "tables": tables,
         "charts": charts,
-        "breakage_12_months": _percent(expired / (redeemed + expired) if redeemed + expired > 0 else None),
+        "breakage": _percent(expired / (redeemed + expired) if redeemed + expired > 0 else None),
+        "fee_totals": [sum(row[i] for row in fee_rows) for i in range(1, 7)] if fee_rows else [],
         "generated_at": timezone.now(),
     }
     return TemplateResponse(request, "admin/ssr_points/points_report.html", context)
@@ -125,11 +188,13 @@ def points_report_csv(request, table: str):
     _require(request, "ssr_points.view_report")
     if table not in REPORT_TABLES:
         raise Http404
-    market = _selected_market(request)
-    header, rows = _report_tables(market)[table]
-    market_part = [market.code] if market is not None and table != "outstanding" else []
+    _form, market, start, end = _report_range(request)
+    header, rows = _report_tables(market, start, end)[table]
+    parts = [market.code] if market is not None and table != "outstanding" else []
+    if table in ("movements", "fees"):
+        parts.append(f"{start:%Y%m%d}-{end:%Y%m%d}")
     return csv_response(
-        name_parts=["points", table, *market_part, f"{timezone.localdate():%Y%m%d}"], header=header, rows=rows
+        name_parts=["points", table, *parts, f"{timezone.localdate():%Y%m%d}"], header=header, rows=rows
     )
 
 
@@ -186,6 +251,22 @@ def ledger_check_view(request):
             seconds=(timezone.now() - started).total_seconds(),
         )
     return TemplateResponse(request, "admin/ssr_points/ledger_check.html", context)
+
+
+def member_search(request):
+    """The header's member search: straight to the member page when one member matches (one click
+    less on every call), else the member list with the search, which says what matched or not."""
+    _require(request, "subscriptions.view_member")
+    term = request.GET.get("q", "").strip()
+    changelist = reverse("admin:subscriptions_member_changelist")
+    if not term:
+        return HttpResponseRedirect(changelist)
+    model_admin = admin.site.get_model_admin(Member)
+    queryset, _may_have_duplicates = model_admin.get_search_results(request, Member.objects.all(), term)
+    matches = list(queryset.order_by().values_list("pk", flat=True)[:2])
+    if len(matches) == 1:
+        return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[matches[0]]))
+    return HttpResponseRedirect(f"{changelist}?{urlencode({'q': term})}")
 
 
 def permission_denied(request, exception=None):

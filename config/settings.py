@@ -6,6 +6,7 @@ Redis broker; ``DJANGO_PRODUCTION=1`` turns on the production hardening.
 """
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import environ
@@ -23,6 +24,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 PRODUCTION = env.bool("DJANGO_PRODUCTION", default=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # DEBUG shows settings, SQL and tracebacks to anyone and turns the secret checks below off.
+    raise ImproperlyConfigured("DJANGO_DEBUG is on with DJANGO_PRODUCTION=1: production runs with DEBUG off.")
 # Secrets that were ever written down in this repository (defaults, the old compose file):
 # anyone can read them, so they sign nothing outside a developer's machine.
 PUBLIC_SECRETS = frozenset(
@@ -41,12 +45,17 @@ def secret_required(name: str, value: str, *, min_length: int) -> str:
     test suite run with the public defaults."""
     if DEBUG and not PRODUCTION:
         return value
-    if not value:
+    # Judged without its whitespace: a public default padded with spaces to 50 characters is
+    # still the public default, and spaces are not random characters.
+    core = "".join(value.split())
+    if not core:
         raise ImproperlyConfigured(f"Set the {name} environment variable (DEBUG is off).")
-    if value in PUBLIC_SECRETS or value.startswith(("dev-only", "django-insecure")):
+    if core in PUBLIC_SECRETS or core.startswith(("dev-only", "django-insecure")):
         raise ImproperlyConfigured(f"{name} is a public default value: set a random secret (DEBUG is off).")
-    if len(value) < min_length or len(set(value)) < 5:
-        raise ImproperlyConfigured(f"{name} is too short or too simple: use at least {min_length} random characters.")
+    if len(core) < min_length or len(set(core)) < 5:
+        raise ImproperlyConfigured(
+            f"{name} is too short or too simple: use at least {min_length} random characters (spaces do not count)."
+        )
     return value
 
 
@@ -218,7 +227,13 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SSR Rewards <no-reply@ssr-rewards.example>")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The absolute address of the site, for the links in emails (a reminder, an exchange's page).
+# Production has no default and refuses anything but https://host…: an empty SITE_URL made every
+# link in the emails relative, which no mail client can open.
+SITE_URL = env.str("SITE_URL") if PRODUCTION else env.str("SITE_URL", default="http://127.0.0.1:8000")
+site_url_scheme = "https" if PRODUCTION else "https?"
+if not re.fullmatch(site_url_scheme + r"://[^/\s]+(/\S*)?", SITE_URL):
+    raise ImproperlyConfigured(f"SITE_URL must be the site's absolute {site_url_scheme}:// address, not {SITE_URL!r}.")
 
 # Celery: eager with no broker configured, Redis otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from exchange.models import Exchange
+from exchange.models import Exchange, ExchangeRequest
 from exchange.selectors import exchange_bundled_shipment, exchange_points_return
 
 KINDS = ("placed", "changed", "cancelled")
@@ -65,6 +65,34 @@ def exchange_email_send(*, exchange_id: int, kind: str) -> bool:
         return False
     email = exchange_email_render(kind=kind, context=exchange_email_context(exchange=exchange))
     message = EmailMultiAlternatives(email.subject, email.text, to=[address])
+    message.attach_alternative(email.html, "text/html")
+    message.send()
+    return True
+
+
+def exchange_request_closed_email_render(*, context: dict) -> RenderedEmail:
+    """The email that tells a member Customer Experience closed their request without an exchange."""
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string("exchange/email/request_closed_subject.txt", context).split())
+        text = render_to_string("exchange/email/request_closed.txt", context)
+        html = render_to_string("exchange/email/request_closed.html", context | {"subject": subject})
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def exchange_request_closed_email_send(*, request_id: int) -> bool:
+    """Email the member the reason their request was closed; False when there is no address."""
+    exchange_request = ExchangeRequest.objects.select_related("member__user", "member__market").get(pk=request_id)
+    member = exchange_request.member
+    if not member.user.email:
+        return False
+    context = {
+        "exchange_request": exchange_request,
+        "member": member,
+        "market": member.market,
+        "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
+    }
+    email = exchange_request_closed_email_render(context=context)
+    message = EmailMultiAlternatives(email.subject, email.text, to=[member.user.email])
     message.attach_alternative(email.html, "text/html")
     message.send()
     return True

@@ -38,6 +38,10 @@ class NotCancellable(ExchangeError):
     default_message = _("Exchange %(number)s can no longer be cancelled: it has shipped or is being prepared.")
 
 
+class CloseReasonRequired(ExchangeError):
+    default_message = _("Write the member a reason for closing the request without an exchange.")
+
+
 class NotShippable(ExchangeError):
     default_message = _("Exchange %(number)s was cancelled and cannot ship.")
 

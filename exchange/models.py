@@ -118,6 +118,20 @@ class Exchange(models.Model):
     def is_cancellable(self) -> bool:
         return self.status == self.Status.PLACED and self.order_id is None
 
+    @property
+    def staff_cancel_reason(self) -> str:
+        """Why Customer Experience cancelled it, as the agent wrote it for the member (the
+        reversal's reason); empty when the member cancelled it or it is not cancelled. Reads the
+        reversal entry."""
+        if self.status != self.Status.CANCELLED or self.reversal_id is None:
+            return ""
+        return self.reversal.reason if self.reversal.staff_user_id else ""
+
+    @property
+    def placed_by_staff(self) -> bool:
+        """Customer Experience placed it on the member's behalf (a phone call, a request)."""
+        return self.placed_by_id is not None
+
 
 class ExchangeLine(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
@@ -178,7 +192,7 @@ class ExchangeTaxLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rate}%: {self.tax}"
+        return f"{self.rate}%: ¥{self.tax:,}"
 
     @property
     def amount_excl_tax(self) -> int:
@@ -255,6 +269,12 @@ class ExchangeRequest(models.Model):
         Member, on_delete=models.PROTECT, related_name="exchange_requests", verbose_name=_("member")
     )
     message = models.TextField(_("message"), max_length=2000)
+    close_reason = models.TextField(
+        _("reason for closing without an exchange"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Written by Customer Experience for the member: emailed and shown on their page."),
+    )
     contact_phone = models.CharField(_("phone to call back"), max_length=30, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     exchange = models.ForeignKey(

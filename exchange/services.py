@@ -13,6 +13,7 @@ from django.utils import timezone
 from exchange.exceptions import (
     BoxChanged,
     BoxClosed,
+    CloseReasonRequired,
     NotCancellable,
     NotShippable,
     PaymentMethodNeedsStaff,
@@ -21,7 +22,7 @@ from exchange.exceptions import (
 from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import Quote, cancel_last_day, quote_build
 from exchange.selectors import box_of
-from exchange.tasks import exchange_email_enqueue
+from exchange.tasks import exchange_email_enqueue, exchange_request_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.models import Entry
 from ssr_points.services import entry_points_held, points_account_lock, points_redeem, points_reverse
@@ -383,19 +384,30 @@ def exchange_request_create(*, member: Member, message: str, contact_phone: str 
 
 
 def exchange_request_handle(
-    *, exchange_request: ExchangeRequest, status: str, staff_user, exchange: Exchange | None = None
+    *, exchange_request: ExchangeRequest, status: str, staff_user, exchange: Exchange | None = None, reason: str = ""
 ) -> ExchangeRequest:
     """Customer Experience moves a member's request through the queue (in progress, done, closed),
-    recording who handled it and, when done, the exchange placed for it."""
+    recording who handled it and, when done, the exchange placed for it. Closed without an
+    exchange, it needs a ``reason`` for the member, who is emailed it (on commit) and reads it on
+    their page."""
     if status not in ExchangeRequest.Status.values:
         raise ValueError(f"unknown status {status!r}")
     if exchange is not None and exchange.member_id != exchange_request.member_id:
         raise ValueError("the exchange belongs to another member")
+    reason = (reason or "").strip()[:2000]
+    closing = status == ExchangeRequest.Status.CLOSED and exchange is None
+    if closing and not reason:
+        raise CloseReasonRequired()
     with transaction.atomic():
         exchange_request = ExchangeRequest.objects.select_for_update().get(pk=exchange_request.pk)
+        closed_now = closing and exchange_request.status != ExchangeRequest.Status.CLOSED
         exchange_request.status = status
         exchange_request.handled_by = staff_user
         if exchange is not None:
             exchange_request.exchange = exchange
-        exchange_request.save(update_fields=["status", "handled_by", "exchange", "updated_at"])
+        if closing:
+            exchange_request.close_reason = reason
+        exchange_request.save(update_fields=["status", "handled_by", "exchange", "close_reason", "updated_at"])
+        if closed_now:
+            transaction.on_commit(partial(exchange_request_email_enqueue, exchange_request.pk), robust=True)
     return exchange_request

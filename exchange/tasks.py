@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from config.broker import task_send
-from exchange.emails import exchange_email_send
+from exchange.emails import exchange_email_send, exchange_request_closed_email_send
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +25,20 @@ def exchange_email_enqueue(exchange_id: int, kind: str) -> None:
         exchange_email_send(exchange_id=exchange_id, kind=kind)
     except OSError:
         logger.exception("The %s email of exchange %s could not be sent.", kind, exchange_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+def exchange_request_email_task(request_id: int) -> bool:
+    """Tell the member that Customer Experience closed their request without an exchange, and why."""
+    return exchange_request_closed_email_send(request_id=request_id)
+
+
+def exchange_request_email_enqueue(request_id: int) -> None:
+    """On commit: hand the email to a worker, or send it from this process when the broker is
+    unreachable; a mail server error is logged, never raised to the agent."""
+    if task_send(exchange_request_email_task, (request_id,), what=f"The closing email of request {request_id}"):
+        return
+    try:
+        exchange_request_closed_email_send(request_id=request_id)
+    except OSError:
+        logger.exception("The closing email of request %s could not be sent.", request_id)

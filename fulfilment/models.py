@@ -10,6 +10,7 @@ before its grant). docs/jobs.md ("Grants") explains the choice.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models import Member, SubscriptionOrder
@@ -30,4 +31,4 @@ class PendingGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.order_id} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"

@@ -6,8 +6,10 @@ member-owned and carries ``member_id`` like every other member table.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,7 @@ class JobRun(models.Model):
         LEDGER_CHECK = "ledger_check", _("Ledger check")
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued: waiting for a worker")
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
@@ -60,6 +63,15 @@ class JobRun(models.Model):
         blank=True,
         help_text=_("What the run found when it started: a run left running by a stopped process, which it closed."),
     )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("run now by"),
+        help_text=_("The staff user who ran it from the admin; empty for the scheduled runs."),
+    )
     findings = models.JSONField(
         _("findings"),
         default=list,
@@ -71,6 +83,13 @@ class JobRun(models.Model):
         verbose_name = _("job run")
         verbose_name_plural = _("job runs")
         ordering = ["-started_at", "-id"]
+        # Who may start each scheduled job from the admin (「今すぐ実行」; ssr_points/roles.py).
+        permissions = [
+            ("run_expiry", _("Can run the points expiry now")),
+            ("run_reminders", _("Can send the expiring-soon reminders now")),
+            ("run_subscriptions", _("Can run the subscription orders now")),
+            ("run_grants", _("Can run the grant sweep now")),
+        ]
         constraints = [
             # The last line of defence (and SQLite's only lock): one running row per job.
             models.UniqueConstraint(fields=["kind"], condition=Q(status="running"), name="one_running_run_per_job"),
@@ -78,7 +97,9 @@ class JobRun(models.Model):
         indexes = [models.Index(fields=["kind", "-started_at"], name="jobrun_kind_started_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+        # In Japan time (TIME_ZONE), like the run's fields: the title and breadcrumbs of its page.
+        started = timezone.localtime(self.started_at)
+        return f"{self.get_kind_display()} {started:%Y-%m-%d %H:%M} {self.get_status_display()}"
 
     @property
     def seconds(self) -> float | None:

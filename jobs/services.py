@@ -149,10 +149,14 @@ def _advisory_lock(kind: str) -> Iterator[tuple[bool, list[int]]]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool, evicted: list[int]) -> JobRun:
+def _run_start(
+    *, kind: str, cutoff: dt.datetime, acquired: bool, evicted: list[int], queued_id: int | None = None
+) -> JobRun:
     """Record the run as running; close the runs a dead process left running, saying so on both
-    (the dead run's ``error`` names the run that picked up, that run's ``notes`` the dead one)."""
+    (the dead run's ``error`` names the run that picked up, that run's ``notes`` the dead one).
+    ``queued_id``: the row a staff user's 「今すぐ実行」 queued (``job_queue``) becomes this run."""
     started = timezone.now()
+    queued = JobRun.objects.filter(pk=queued_id, kind=kind, status=JobRun.Status.QUEUED) if queued_id else None
     if acquired:
         try:
             with transaction.atomic():
@@ -167,9 +171,11 @@ def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool, evicted: list[
                     pids = ", ".join(map(str, evicted))
                     notes.append(EVICTED_NOTE.format(heartbeat=last_seen[leftovers[0].pk], pids=pids))
                 JobRun.objects.filter(pk__in=last_seen).update(status=JobRun.Status.INTERRUPTED, finished_at=started)
-                run = JobRun.objects.create(
-                    kind=kind, cutoff=cutoff, started_at=started, heartbeat_at=started, notes="\n".join(notes)
-                )
+                fields = {"cutoff": cutoff, "started_at": started, "heartbeat_at": started, "notes": "\n".join(notes)}
+                if queued is not None and queued.update(status=JobRun.Status.RUNNING, **fields):
+                    run = JobRun.objects.get(pk=queued_id)
+                else:
+                    run = JobRun.objects.create(kind=kind, **fields)
                 for pk, seen in last_seen.items():
                     JobRun.objects.filter(pk=pk).update(error=INTERRUPTED_MESSAGE.format(heartbeat=seen, run=run.pk))
                     logger.warning("%s job: run %s: %s", kind, run.pk, PICKED_UP_NOTE.format(run=pk, heartbeat=seen))
@@ -177,6 +183,9 @@ def _run_start(*, kind: str, cutoff: dt.datetime, acquired: bool, evicted: list[
         except IntegrityError:
             pass  # another run holds the "running" row
     logger.warning("%s job: %s", kind, SKIPPED_MESSAGE)
+    skipped = {"cutoff": cutoff, "started_at": started, "finished_at": started, "error": SKIPPED_MESSAGE}
+    if queued is not None and queued.update(status=JobRun.Status.SKIPPED, **skipped):
+        return JobRun.objects.get(pk=queued_id)
     return JobRun.objects.create(
         kind=kind,
         status=JobRun.Status.SKIPPED,
@@ -219,15 +228,16 @@ class _Heartbeat:
             connection.close()
 
 
-def job_run(*, kind: str, cutoff: dt.datetime, work: Callable[[JobRun], None]) -> JobRun:
+def job_run(*, kind: str, cutoff: dt.datetime, work: Callable[[JobRun], None], queued_id: int | None = None) -> JobRun:
     """Run ``work(run)`` as the only running instance of job ``kind``, recording the run.
 
     ``work`` updates the run's counters as it goes (saved after each batch, so staff see a
     long run progress); a heartbeat thread stamps the row meanwhile. A failure is recorded
-    with its traceback and raised again.
+    with its traceback and raised again. ``queued_id``: the row 「今すぐ実行」 queued, which this
+    run takes over (running, or skipped when another run holds the lock, as beat's would be).
     """
     with _advisory_lock(kind) as (acquired, evicted):
-        run = _run_start(kind=kind, cutoff=cutoff, acquired=acquired, evicted=evicted)
+        run = _run_start(kind=kind, cutoff=cutoff, acquired=acquired, evicted=evicted, queued_id=queued_id)
         if run.status == JobRun.Status.SKIPPED:
             return run
         try:
@@ -259,7 +269,9 @@ def _batch_recorded(run: JobRun, *, lots=0, points=0, members=0, items=0, second
 # -- expiry ----------------------------------------------------------------------------------------
 
 
-def expiry_run(*, now: dt.datetime | None = None, batch_size: int | None = None, progress=None) -> JobRun:
+def expiry_run(
+    *, now: dt.datetime | None = None, batch_size: int | None = None, progress=None, queued_id: int | None = None
+) -> JobRun:
     """Record the expiry of every lot whose expiry instant is at or before ``now``."""
     cutoff = now or timezone.now()
 
@@ -271,7 +283,7 @@ def expiry_run(*, now: dt.datetime | None = None, batch_size: int | None = None,
 
         points_expire_due(at=cutoff, batch_size=batch_size, progress=on_batch)
 
-    return job_run(kind=JobRun.Kind.EXPIRY, cutoff=cutoff, work=work)
+    return job_run(kind=JobRun.Kind.EXPIRY, cutoff=cutoff, work=work, queued_id=queued_id)
 
 
 # -- expiring-soon reminders -----------------------------------------------------------------------
@@ -339,7 +351,12 @@ def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: 
 
 
 def reminders_run(
-    *, now: dt.datetime | None = None, days: int | None = None, batch_size: int = 1000, progress=None
+    *,
+    now: dt.datetime | None = None,
+    days: int | None = None,
+    batch_size: int = 1000,
+    progress=None,
+    queued_id: int | None = None,
 ) -> JobRun:
     """Email every member with points expiring within ``days`` (default 30) of ``now``: one
     email per member and expiry date, never twice for the same lots, whatever the number of runs."""
@@ -371,13 +388,15 @@ def reminders_run(
             if progress is not None:
                 progress(sent)
 
-    return job_run(kind=JobRun.Kind.REMINDERS, cutoff=cutoff, work=work)
+    return job_run(kind=JobRun.Kind.REMINDERS, cutoff=cutoff, work=work, queued_id=queued_id)
 
 
 # -- subscription runs -------------------------------------------------------------------------------
 
 
-def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, progress=None) -> JobRun:
+def subscriptions_run(
+    *, now: dt.datetime | None = None, batch_size: int = 500, progress=None, queued_id: int | None = None
+) -> JobRun:
     """Turn every active subscription due on or before today (local date of ``now``) into its
     order, with the member's bundled exchanges; each subscription in its own transaction."""
     cutoff = now or timezone.now()
@@ -400,14 +419,20 @@ def subscriptions_run(*, now: dt.datetime | None = None, batch_size: int = 500, 
             if progress is not None:
                 progress(created)
 
-    return job_run(kind=JobRun.Kind.SUBSCRIPTIONS, cutoff=cutoff, work=work)
+    return job_run(kind=JobRun.Kind.SUBSCRIPTIONS, cutoff=cutoff, work=work, queued_id=queued_id)
 
 
 # -- grant sweep ---------------------------------------------------------------------------------------
 
 
 def grants_sweep(
-    *, now: dt.datetime | None = None, days: int | None = None, batch_size: int | None = None, progress=None
+    *,
+    now: dt.datetime | None = None,
+    days: int | None = None,
+    batch_size: int | None = None,
+    progress=None,
+    queued_id: int | None = None,
+    record_empty: bool = False,
 ) -> JobRun | None:
     """Deliver every pending grant (the outbox, ``fulfilment.grants``) owed for longer than
     ``JOBS_GRANT_SWEEP_GRACE_SECONDS`` at ``now``, however old: a message the broker never
@@ -417,11 +442,13 @@ def grants_sweep(
     ``days`` that have no grant and no pending row: orders marked shipped outside the order
     services (SQL, an import). Beat runs the sweep every few minutes without it; a run that
     finds nothing pending records nothing and returns ``None``, so the job list shows the
-    runs that delivered something (or failed), not one every five minutes.
+    runs that delivered something (or failed), not one every five minutes. A run staff asked for
+    (``queued_id``, or ``record_empty``: the demo) is recorded even when it finds nothing.
     """
     cutoff = now or timezone.now()
     before = cutoff - dt.timedelta(seconds=settings.JOBS_GRANT_SWEEP_GRACE_SECONDS)
-    if days is None and not pending_grants_exist(before=before):
+    asked = record_empty or queued_id is not None
+    if days is None and not asked and not pending_grants_exist(before=before):
         return None
 
     def work(run: JobRun) -> None:
@@ -446,13 +473,15 @@ def grants_sweep(
                 progress=on_batch,
             )
 
-    return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work)
+    return job_run(kind=JobRun.Kind.GRANTS, cutoff=cutoff, work=work, queued_id=queued_id)
 
 
 # -- whole-ledger check ---------------------------------------------------------------------------------
 
 
-def ledger_check_run(*, now: dt.datetime | None = None, chunk_size: int = 5000, progress=None) -> JobRun:
+def ledger_check_run(
+    *, now: dt.datetime | None = None, chunk_size: int = 5000, progress=None, queued_id: int | None = None
+) -> JobRun:
     """Check every member's ledger (``ssr_points.checks.ledger_check``), ``chunk_size`` members
     at a time, recording the members checked and the violations found: every one counted
     (``items``), the first ``LEDGER_CHECK_FINDINGS_KEPT`` kept (``findings``) for the admin page.
@@ -489,4 +518,4 @@ def ledger_check_run(*, now: dt.datetime | None = None, chunk_size: int = 5000, 
             if progress is not None:
                 progress(len(chunk))
 
-    return job_run(kind=JobRun.Kind.LEDGER_CHECK, cutoff=cutoff, work=work)
+    return job_run(kind=JobRun.Kind.LEDGER_CHECK, cutoff=cutoff, work=work, queued_id=queued_id)

@@ -51,24 +51,27 @@ def _job(task, run_job) -> dict:
     return _summary(run)
 
 
-@shared_task(bind=True, **JOB)
-def expire_points_task(self) -> dict:
-    return _job(self, services.expiry_run)
+# ``queued_id``: the run a staff user queued with 「今すぐ実行」 (jobs/run_now.py); beat sends none.
 
 
 @shared_task(bind=True, **JOB)
-def send_expiry_reminders_task(self) -> dict:
-    return _job(self, services.reminders_run)
+def expire_points_task(self, queued_id: int | None = None) -> dict:
+    return _job(self, lambda: services.expiry_run(queued_id=queued_id))
 
 
 @shared_task(bind=True, **JOB)
-def run_subscriptions_task(self) -> dict:
-    return _job(self, services.subscriptions_run)
+def send_expiry_reminders_task(self, queued_id: int | None = None) -> dict:
+    return _job(self, lambda: services.reminders_run(queued_id=queued_id))
+
+
+@shared_task(bind=True, **JOB)
+def run_subscriptions_task(self, queued_id: int | None = None) -> dict:
+    return _job(self, lambda: services.subscriptions_run(queued_id=queued_id))
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=HOUR - 300, time_limit=HOUR)
-def sweep_grants_task(self) -> dict:
-    run = services.grants_sweep()
+def sweep_grants_task(self, queued_id: int | None = None) -> dict:
+    run = services.grants_sweep(queued_id=queued_id)
     if run is None:
         return {"run": None, "status": "nothing pending"}
     return _job(self, lambda: run)

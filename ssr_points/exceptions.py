@@ -11,7 +11,9 @@ class PointsError(Exception):
 
     def __init__(self, message=None, **params):
         self.params = params
-        self.message = (message or self.default_message) % params if params else (message or self.default_message)
+        # Whole numbers as people read them, with thousands separators: 1,000 points, not 1000.
+        shown = {key: f"{value:,}" if type(value) is int else value for key, value in params.items()}
+        self.message = (message or self.default_message) % shown if params else (message or self.default_message)
         super().__init__(str(self.message))
 
     def __str__(self) -> str:

@@ -48,7 +48,7 @@ class PointAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.balance}"
+        return f"{self.member_id}: {self.balance:,}"
 
 
 class LotQuerySet(models.QuerySet):
@@ -227,7 +227,7 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.points:+d}"
+        return f"{self.get_kind_display()} {self.points:+,}"
 
     def member_reason(self) -> str:
         """The reason as the member reads it, in the active language.

@@ -56,8 +56,13 @@ ROLES: dict[str, list[str]] = {
         "ssr_points.adjust_points_unlimited",
         "ssr_points.run_ledger_check",
         "jobs.view_jobrun",
+        # 「今すぐ実行」 of the grant sweep: "my points have not arrived" after a broker outage.
+        "jobs.run_grants",
         # The grants' outbox: "my points have not arrived" (read-only, backoffice/admin/fulfilment.py).
         "fulfilment.view_pendinggrant",
+        # A member locked out of their login (django-axes) on the phone: the supervisor lifts it,
+        # recorded in the member's timeline (backoffice.services.login_lockout_lift).
+        "backoffice.lift_login_lockout",
     ],
     "ops": [
         *CATALOGUE_VIEW,
@@ -72,6 +77,11 @@ ROLES: dict[str, list[str]] = {
         "jobs.view_jobrun",
         "jobs.view_expiryreminder",
         "fulfilment.view_pendinggrant",
+        # 「今すぐ実行」 of every scheduled job (jobs/run_now.py): a missed night, a retry.
+        "jobs.run_expiry",
+        "jobs.run_subscriptions",
+        "jobs.run_grants",
+        "jobs.run_reminders",
     ],
     "finance": [
         *CATALOGUE_VIEW,

@@ -504,7 +504,9 @@ def points_adjust_by_staff(
     cap = daily_points_added_cap(staff_user) if isinstance(points, int) and points > 0 else None
     with transaction.atomic():
         if cap is not None:
-            _check_daily_addition_cap(staff_user=staff_user, points=points, cap=cap, key=idempotency_key, now=now)
+            _check_daily_addition_cap(
+                member=member, staff_user=staff_user, points=points, cap=cap, key=idempotency_key, now=now
+            )
         return points_adjust(
             member=member,
             points=points,
@@ -525,12 +527,14 @@ def points_added_by_staff_today(*, staff_user, now: dt.datetime | None = None) -
     return added or 0
 
 
-def _check_daily_addition_cap(*, staff_user, points: int, cap: int, key: str | None, now) -> None:
+def _check_daily_addition_cap(*, member: Member, staff_user, points: int, cap: int, key: str | None, now) -> None:
     # One adjustment of this staff user at a time, whichever member it is for.
     users = get_user_model().objects.select_for_update()
     list(users.filter(pk=staff_user.pk).values_list("pk", flat=True))
-    if key and Entry.objects.filter(idempotency_key=key, staff_user=staff_user).exists():
-        return  # the same request again: points_adjust returns the first entry
+    # The same request again is the same key for the same member (points_adjust deduplicates per
+    # member and returns the first entry); the key reused for another member is a new adjustment.
+    if key and Entry.objects.filter(member_id=member.pk, idempotency_key=key, staff_user=staff_user).exists():
+        return
     added = points_added_by_staff_today(staff_user=staff_user, now=now)
     if added + points > cap:
         raise DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added:,}", requested=f"{points:,}")

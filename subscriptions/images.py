@@ -28,6 +28,12 @@ def validate_product_image(file) -> None:
     """Refuse anything but a JPEG, PNG or WebP of at most 5 MB and 40 megapixels."""
     if file.size > MAX_IMAGE_BYTES:
         raise ValidationError(_("The image is larger than 5 MB."), code="image_too_large")
+    # A product saved again with its stored image (the admin's form, unchanged) brings the image's
+    # FieldFile, which Django's ImageField has already read and closed: it is opened again here and
+    # closed after, as it was.
+    reopened = getattr(file, "closed", False)
+    if reopened:
+        file.open("rb")
     position = file.tell() if hasattr(file, "tell") else 0
     try:
         file.seek(0)
@@ -38,7 +44,10 @@ def validate_product_image(file) -> None:
     except (OSError, Image.DecompressionBombError):
         raise ValidationError(_("Upload a JPEG, PNG or WebP image."), code="image_format") from None
     finally:
-        file.seek(position)
+        if reopened:
+            file.close()
+        else:
+            file.seek(position)
     if width * height > MAX_IMAGE_PIXELS:
         raise ValidationError(_("The image has too many pixels (40 megapixels at most)."), code="image_too_many_pixels")
 

@@ -16,11 +16,15 @@ What a CX agent types (Django admin splits it into words; every part must match)
   in the name or the kana, case-insensitive — ``山田 花子`` and ``山田花子`` both find
   ``山田 花子`` and ``山田　花子``; in either order, as a caller gives a name: ``花子 山田``
   finds ``山田 花子`` too (each order of up to ``NAME_ORDERS_WORDS_MAX`` words is one more
-  index condition);
-- a number the caller reads out from a page or an email (an exchange or order number): the
-  back office passes ``number_lookups``, functions from a word to the ids of the members it
-  belongs to (the exchange and order tables are above this app; their ``number`` indexes
-  answer), and a word they know matches those members. Served by trigram indexes on ``UPPER(name)`` and
+  index condition), and so does ``花子山田`` typed without the space (a word of at least
+  ``NAME_ROTATION_MIN`` characters is also looked for turned at each of its characters,
+  ``花子山田`` → ``山田花子``: the split is unknown); kana typed in hiragana (``やまだ はなこ``,
+  what a Japanese IME gives before conversion) finds the katakana it is stored in;
+- a number the caller reads out from a page or an email (an exchange or order number, with or
+  without its prefix: ``KQWRTZMP`` for ``EX-KQWRTZMP``): the back office passes
+  ``number_lookups``, functions from a word to the ids of the members it belongs to (the
+  exchange and order tables are above this app; their ``number`` indexes answer), and a word
+  they know matches those members. Served by trigram indexes on ``UPPER(name)`` and
   ``UPPER(name_kana)`` without their spaces. Taken together, a full name of two two-kanji
   words is four characters the index can use; word by word (Django's way) neither word has
   the three characters a trigram needs and PostgreSQL would read every member.
@@ -49,6 +53,11 @@ PHONE_WORD = re.compile(r"\+?[0-9()\-‐‑–—―−ー.\s]+")  # after NFKC:
 NATIONAL_NUMBER_MIN = 10  # a whole number with its trunk 0 (Japan: 10 or 11 digits), not "0123" (last four)
 EMAIL_MATCHES_MAX = 20  # logins sharing one address, case aside
 NAME_ORDERS_WORDS_MAX = 3  # 3 words: 6 orders; more words are matched as typed and reversed
+# A name typed without its space is turned at each character: 花子山田 → 山田花子. Not below 4
+# characters (山田 would also find 田山, a different family) nor above 10 (one condition each).
+NAME_ROTATION_MIN = 4
+NAME_ROTATION_MAX = 10
+HIRAGANA_TO_KATAKANA = str.maketrans({chr(code): chr(code + 0x60) for code in [*range(0x3041, 0x3097), 0x309D, 0x309E]})
 
 
 class PhoneDigits(Func):
@@ -162,23 +171,33 @@ def members_search(
         match = Q(pk__in=[])
         for name in _name_orders(name_words):
             match |= Q(name_compact__icontains=name)
-            match |= Q(name_kana_compact__icontains=unicodedata.normalize("NFKC", name))
+            match |= Q(name_kana_compact__icontains=katakana(name))
         if len(name_words) == 1:
             match |= Q(member_number=unicodedata.normalize("NFKC", name_words[0]))
         queryset = queryset.filter(match)
     return queryset
 
 
+def katakana(text: str) -> str:
+    """Kana as the member table stores it: full-width katakana (``やまだ``, ``ﾔﾏﾀﾞ`` → ``ヤマダ``)."""
+    return unicodedata.normalize("NFKC", text).translate(HIRAGANA_TO_KATAKANA)
+
+
 def _name_orders(words: list[str]) -> list[str]:
-    """The name as typed and in its other orders (``花子 山田`` → ``花子山田``, ``山田花子``)."""
+    """The name as typed and in its other orders (``花子 山田`` → ``花子山田``, ``山田花子``); one
+    word without a space, turned at each character (``花子山田`` → ``山田花子``, …)."""
     words = ["".join(word.split()) for word in words]
+    if len(words) == 1 and NAME_ROTATION_MIN <= len(words[0]) <= NAME_ROTATION_MAX:
+        word = words[0]
+        return [word[i:] + word[:i] for i in range(len(word))]
     orders = permutations(words) if len(words) <= NAME_ORDERS_WORDS_MAX else [words, words[::-1]]
     return list(dict.fromkeys("".join(order) for order in orders))
 
 
 def _numbered(word: str, lookups: Iterable[Callable[[str], list[int]]]) -> list[int]:
-    """Numbers have a digit or a hyphen (``EX-KQWRTZMP`` may have no digit at all)."""
-    if not any(char.isdigit() or char == "-" for char in word):
+    """Numbers have a digit or a hyphen (``EX-KQWRTZMP`` may have no digit at all), or are Latin
+    letters and digits read out without their prefix (``KQWRTZMP``): each lookup decides."""
+    if not (any(char.isdigit() or char == "-" for char in word) or (word.isascii() and word.isalnum())):
         return []
     return sorted({member_id for lookup in lookups for member_id in lookup(word)})
 

@@ -51,6 +51,17 @@ def test_every_line_of_the_demo_history_is_dated_when_it_happened(demo):
     assert ledger_check() == []
 
 
+def test_the_demo_has_run_each_job_once(demo):
+    """Issue 23: ./dev demo runs every job once, so its job runs list is not empty; loading the demo
+    again adds no run."""
+    from jobs.models import JobRun
+
+    runs = dict(JobRun.objects.values_list("kind", "status"))
+    assert runs == {kind: JobRun.Status.SUCCEEDED for kind in JobRun.Kind.values}
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert JobRun.objects.count() == len(JobRun.Kind.values)
+
+
 def test_the_demo_member_shows_every_home_feature(demo):
     spendable = points_spendable(member=demo)
     assert points_expiring_soon(lots=spendable.lots, at=timezone.now()) is not None

@@ -2,8 +2,9 @@
 intermediate page of an action that needs a reason."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -14,6 +15,72 @@ from django.utils.translation import gettext_lazy as _lazy
 from backoffice.forms import StaffReasonForm
 from backoffice.templatetags.backoffice_format import instant
 from subscriptions.templatetags.ssr_format import valid_until_text, yen
+
+
+def whole_number(value) -> str:
+    """A count, points or PV as people read it: ``12,345``; nothing for none."""
+    return "" if value is None else f"{value:,}"
+
+
+def _is_number_field(model, name) -> bool:
+    """A column of counts, points or PV (not a key, not a code with choices)."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return (
+        isinstance(field, (models.IntegerField, models.DecimalField))
+        and not field.primary_key
+        and not field.is_relation
+        and not field.choices
+    )
+
+
+def number_display(model, field: str):
+    """A read-only column or field showing the number ``field`` with thousands separators, under
+    the field's own label, sortable by it (Django writes ``12345``)."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def show(obj):
+        return whole_number(getattr(obj, field))
+
+    show.__name__ = f"{field}_grouped"
+    return show
+
+
+class NumbersAdminMixin:
+    """Numbers with thousands separators (docs/admin.md, "Japanese and yen everywhere"): each
+    number column of a list, and each number field a page shows read-only, is shown by
+    ``number_display`` (``<field>_grouped``) instead of Django's plain ``12345``. Editable fields
+    stay inputs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.number_fields = [f.name for f in self.model._meta.get_fields() if _is_number_field(self.model, f.name)]
+        for name in self.number_fields:
+            setattr(self, f"{name}_grouped", number_display(self.model, name))
+
+    def _grouped(self, names):
+        shown = [f"{name}_grouped" if name in self.number_fields else name for name in names]
+        return list(dict.fromkeys(shown))
+
+    def _read_only(self, request, obj) -> bool:
+        return not self.has_change_permission(request, obj)
+
+    def get_list_display(self, request):
+        return self._grouped(super().get_list_display(request))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._read_only(request, obj):
+            return fieldsets
+        return [(name, {**options, "fields": self._grouped(options["fields"])}) for name, options in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if self._read_only(request, obj):
+            fields += [f"{name}_grouped" for name in self.number_fields]
+        return fields
 
 
 class ReadOnlyAdminMixin:
@@ -78,14 +145,16 @@ def order_link(order) -> str:
     )
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 
 
-def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button):
-    """The intermediate page of an action that needs a reason (Django's delete_selected pattern)."""
-    form = StaffReasonForm(request.POST if "apply" in request.POST else None)
+def reason_action_page(modeladmin, request, *, objects, action, title, explanation, button, reason_label):
+    """The intermediate page of an action that needs a reason (Django's delete_selected pattern);
+    ``reason_label`` says who reads the reason. ``action`` None: a page of its own (one object's
+    button), not a change list's action. Returns the reason once one is given, else the page."""
+    form = StaffReasonForm(request.POST if "apply" in request.POST else None, reason_label=reason_label)
     if "apply" in request.POST:
         if form.is_valid():
             return form.cleaned_data["reason"]

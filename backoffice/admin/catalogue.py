@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import yen_field
+from backoffice.admin.base import NumbersAdminMixin, yen_field
 from subscriptions.models import Market, Product
 from subscriptions.services import product_save
 
@@ -11,7 +11,7 @@ from subscriptions.services import product_save
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(NumbersAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -42,7 +42,7 @@ class MarketAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(NumbersAdminMixin, admin.ModelAdmin):
     list_display = ["sku", "name_ja", "name_en", "price_incl_tax_yen", "tax_rate", "pv", "point_cost", "is_active"]
     price_incl_tax_yen = yen_field(Product, "price_incl_tax")
     list_filter = ["market", "is_active", "is_subscribable", "tax_rate"]

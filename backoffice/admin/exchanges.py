@@ -19,10 +19,16 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, reason_action_page, yen_field
+from backoffice.admin.base import (
+    LargeTableAdminMixin,
+    NumbersAdminMixin,
+    ReadOnlyAdminMixin,
+    reason_action_page,
+    yen_field,
+)
 from backoffice.forms import StaffExchangeForm
 from exchange import services
-from exchange.exceptions import QuoteChanged
+from exchange.exceptions import NotCancellable, QuoteChanged
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import quote_build
 from ssr_points.exceptions import PointsError
@@ -30,8 +36,11 @@ from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product
 from subscriptions.templatetags.ssr_format import yen
 
+# The member reads it: on the exchange's page and in the cancellation email (exchange/templates).
+CANCEL_REASON_LABEL = gettext_lazy("Reason (the member reads it on the exchange's page and in the cancellation email)")
 
-class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+
+class ExchangeLineInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = ExchangeLine
     extra = 0
     can_delete = False
@@ -40,7 +49,7 @@ class ExchangeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Exchange)
-class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # Placed through place_for_member_view → exchange_place; cancelled by its action.
     list_display = [
         "number",
@@ -137,28 +146,61 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             title=_("Cancel exchanges"),
             explanation=_("The points of these exchanges go back to the lots they came from, with their expiry."),
             button=_("Cancel exchanges"),
+            reason_label=CANCEL_REASON_LABEL,
         )
         if not isinstance(reason, str):
             return reason
-        cancelled = 0
-        for exchange in exchanges:
-            if exchange.status == Exchange.Status.CANCELLED:
-                continue
-            try:
-                services.exchange_cancel(exchange=exchange, staff_user=request.user, reason=reason)
-            except PointsError as error:
-                messages.error(request, str(error))
-                continue
-            cancelled += 1
-            self.log_change(request, exchange, _("Cancelled: %(reason)s") % {"reason": reason})
+        cancelled = sum(self._cancel(request, exchange, reason) for exchange in exchanges)
         if cancelled:
             messages.success(request, _("%(count)d exchange(s) cancelled.") % {"count": cancelled})
         return None
+
+    def cancel_view(self, request, object_id):
+        """The exchange's own cancel button: the reason page, then ``exchange_cancel``, then the
+        exchange's page again (docs/admin.md)."""
+        if not self.has_cancel_exchange_permission(request):
+            raise PermissionDenied
+        exchange = get_object_or_404(Exchange.objects.select_related("member"), pk=object_id)
+        change_url = reverse("admin:exchange_exchange_change", args=[exchange.pk])
+        if not exchange.is_cancellable:
+            messages.error(request, str(NotCancellable(number=exchange.number)))
+            return HttpResponseRedirect(change_url)
+        reason = reason_action_page(
+            self,
+            request,
+            objects=[exchange],
+            action=None,
+            title=_("Cancel exchange %(number)s") % {"number": exchange.number},
+            explanation=_("The points of this exchange go back to the lots they came from, with their expiry."),
+            button=_("Cancel the exchange"),
+            reason_label=CANCEL_REASON_LABEL,
+        )
+        if not isinstance(reason, str):
+            return reason
+        if self._cancel(request, exchange, reason):
+            messages.success(request, _("Exchange %(number)s cancelled.") % {"number": exchange.number})
+        return HttpResponseRedirect(change_url)
+
+    def _cancel(self, request, exchange, reason: str) -> bool:
+        if exchange.status == Exchange.Status.CANCELLED:
+            return False
+        try:
+            services.exchange_cancel(exchange=exchange, staff_user=request.user, reason=reason)
+        except PointsError as error:
+            messages.error(request, str(error))
+            return False
+        self.log_change(request, exchange, _("Cancelled: %(reason)s") % {"reason": reason})
+        return True
 
     # -- place an exchange for a member: choose → seven-line confirmation → exchange_place -------
 
     def get_urls(self):
         return [
+            path(
+                "<int:object_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="exchange_exchange_cancel",
+            ),
             path(
                 "place-for/<int:member_id>/",
                 self.admin_site.admin_view(self.place_for_member_view),
@@ -231,8 +273,8 @@ class ExchangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
         messages.success(
             request,
-            _("Exchange %(number)s placed for %(member)s: %(points)d points.")
-            % {"number": exchange.number, "member": member, "points": exchange.points},
+            _("Exchange %(number)s placed for %(member)s: %(points)s points.")
+            % {"number": exchange.number, "member": member, "points": f"{exchange.points:,}"},
         )
         return HttpResponseRedirect(reverse("admin:exchange_exchange_change", args=[exchange.pk]))
 
@@ -250,6 +292,7 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "short_message",
         "handled_by",
         "exchange",
+        "close_reason",
         "place_link",
     ]
     list_filter = ["status"]
@@ -298,6 +341,39 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def mark_in_progress(self, request, queryset):
         self._handle(request, queryset, ExchangeRequest.Status.IN_PROGRESS, _("Marked in progress"))
 
-    @admin.action(description=gettext_lazy("Close selected requests without an exchange"), permissions=["handle"])
+    @admin.action(description=gettext_lazy("Close selected requests without an exchange…"), permissions=["handle"])
     def close_without_exchange(self, request, queryset):
-        self._handle(request, queryset, ExchangeRequest.Status.CLOSED, _("Closed without exchange"))
+        """Asks for the reason the member is told (emailed, and on their page), then closes."""
+        open_requests = list(
+            queryset.exclude(status__in=[ExchangeRequest.Status.DONE, ExchangeRequest.Status.CLOSED]).select_related(
+                "member"
+            )
+        )
+        if not open_requests:
+            messages.warning(request, _("These requests are already done or closed."))
+            return None
+        reason = reason_action_page(
+            self,
+            request,
+            objects=open_requests,
+            action="close_without_exchange",
+            title=_("Close requests without an exchange"),
+            explanation=_(
+                "No exchange is placed for these requests. Each member is emailed the reason below and reads it "
+                "on their exchange page."
+            ),
+            button=_("Close and tell the members"),
+            reason_label=_("Reason (emailed to the member and shown on their exchange page)"),
+        )
+        if not isinstance(reason, str):
+            return reason
+        for exchange_request in open_requests:
+            services.exchange_request_handle(
+                exchange_request=exchange_request,
+                status=ExchangeRequest.Status.CLOSED,
+                staff_user=request.user,
+                reason=reason,
+            )
+            self.log_change(request, exchange_request, _("Closed without exchange: %(reason)s") % {"reason": reason})
+        messages.success(request, _("%(count)d request(s) updated.") % {"count": len(open_requests)})
+        return None

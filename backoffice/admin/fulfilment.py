@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import ReadOnlyAdminMixin, order_link
+from backoffice.admin.base import NumbersAdminMixin, ReadOnlyAdminMixin, order_link
 from fulfilment.models import PendingGrant
 from jobs.models import JobRun
 
@@ -45,7 +45,7 @@ def next_sweep_at(*, due_at: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 
 @admin.register(PendingGrant)
-class PendingGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PendingGrantAdmin(NumbersAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["order_number", "member_number", "created_at", "state", "sweeps_since_due", "next_attempt"]
     fields = ["order_number", "member_number", "created_at", "state", "sweeps_since_due", "next_attempt"]
     readonly_fields = fields

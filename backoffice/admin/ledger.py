@@ -8,12 +8,12 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin.base import LargeTableAdminMixin, ReadOnlyAdminMixin, expiry_fields
+from backoffice.admin.base import LargeTableAdminMixin, NumbersAdminMixin, ReadOnlyAdminMixin, expiry_fields
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from subscriptions.models import SubscriptionOrder
 
 
-class LedgerReadOnlyAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerReadOnlyAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger's tables: written by the services only, and as large as the program."""
 
 
@@ -50,7 +50,7 @@ class LotAdmin(LedgerReadOnlyAdmin):
         return super().get_search_results(request, queryset, search_term)
 
 
-class AllocationInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AllocationInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Allocation
     fk_name = "entry"
     extra = 0

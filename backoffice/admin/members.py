@@ -25,11 +25,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin.base import LargeTableAdminMixin
+from backoffice.admin.base import LargeTableAdminMixin, whole_number
 from backoffice.forms import ContactNoteForm, PointsAdjustmentForm
-from backoffice.member_page import member_summary, member_timeline
-from backoffice.services import ContactNoteRefused, contact_note_add
+from backoffice.member_page import member_login_lockout, member_summary, member_timeline
+from backoffice.services import ContactNoteRefused, LockoutLiftRefused, contact_note_add, login_lockout_lift
 from exchange.models import Exchange
+from ssr_points.adjustments import points_adjust_by_staff_refusal
 from ssr_points.exceptions import DailyAdditionCapReached, PointsError
 from ssr_points.models import Entry, Lot
 from ssr_points.roles import daily_cap_approvers, daily_points_added_cap
@@ -145,9 +146,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("available points"), ordering="points_left")
     def available_points(self, obj):
-        if hasattr(obj, "points_left"):
-            return obj.points_left
-        return points_available(member=obj)
+        return whole_number(obj.points_left if hasattr(obj, "points_left") else points_available(member=obj))
 
     @admin.display(description=gettext_lazy("active subscription"), boolean=True, ordering="subscribed")
     def has_active_subscription(self, obj):
@@ -156,12 +155,12 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("recorded balance"))
     def point_balance(self, obj):
         account = getattr(obj, "point_account", None)
-        return account.balance if account else 0
+        return whole_number(account.balance if account else 0)
 
     @admin.display(description=gettext_lazy("debt from returned orders"))
     def point_debt(self, obj):
         account = getattr(obj, "point_account", None)
-        return account.debt if account else 0
+        return whole_number(account.debt if account else 0)
 
     @admin.display(description=gettext_lazy("ledger"))
     def ledger_links(self, obj):
@@ -184,6 +183,7 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 "summary": member_summary(member=member),
+                "lockout": member_login_lockout(member=member),
                 "timeline": member_timeline(member=member, page=request.GET.get(TIMELINE_PAGE_VAR) or 1),
                 "timeline_page_var": TIMELINE_PAGE_VAR,
                 "note_form": ContactNoteForm() if request.user.has_perm("backoffice.add_contactnote") else None,
@@ -211,8 +211,30 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]) + "#contact-note")
 
+    def lift_lockout_view(self, request, object_id):
+        """POST only: a CX supervisor ends the member's login lockout (``login_lockout_lift``); the
+        timeline records it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("backoffice.lift_login_lockout"):
+            raise PermissionDenied
+        member = member_or_404(object_id)
+        try:
+            lift = login_lockout_lift(member=member, staff_user=request.user)
+        except LockoutLiftRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            self.log_change(request, member, _("Login lockout lifted (%(addresses)s)") % {"addresses": lift.addresses})
+            messages.success(request, _("The member can log in again from every address."))
+        return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]))
+
     def get_urls(self):
         return [
+            path(
+                "<path:object_id>/lift-lockout/",
+                self.admin_site.admin_view(self.lift_lockout_view),
+                name="subscriptions_member_lift_lockout",
+            ),
             path(
                 "<path:object_id>/adjust-points/",
                 self.admin_site.admin_view(self.adjust_points_view),
@@ -237,12 +259,22 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         form = PointsAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
-            if "confirm" not in request.POST and cap is not None and points > 0 and added_today + points > cap:
-                # Said at the review already; the service refuses it again at the confirmation.
-                refusal = DailyAdditionCapReached(cap=f"{cap:,}", added=f"{added_today:,}", requested=f"{points:,}")
+            key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
+            # The review refuses what the confirmation would refuse (the limit, the daily cap, more
+            # points removed than the member has): no confirm button for an adjustment that cannot
+            # be made. The service checks it all again at the confirmation.
+            refusal = (
+                points_adjust_by_staff_refusal(
+                    member=member, points=points, staff_user=request.user, idempotency_key=key
+                )
+                if "confirm" not in request.POST
+                else None
+            )
+            if isinstance(refusal, DailyAdditionCapReached):
                 messages.error(request, _cap_refusal_message(request.user, refusal))
+            elif refusal is not None:
+                messages.error(request, str(refusal))
             elif "confirm" in request.POST:
-                key = f"admin-adjust:{form.cleaned_data['idempotency_key']}"
                 repeated = Entry.objects.filter(member=member, idempotency_key=key).exists()
                 try:
                     entry = points_adjust_by_staff(
@@ -257,13 +289,13 @@ class MemberAdmin(LargeTableAdminMixin, admin.ModelAdmin):
                         self.log_change(
                             request,
                             member,
-                            _("Adjusted points %(points)+d: %(reason)s")
-                            % {"points": entry.points, "reason": entry.reason},
+                            _("Adjusted points %(points)s: %(reason)s")
+                            % {"points": f"{entry.points:+,}", "reason": entry.reason},
                         )
                     messages.success(
                         request,
-                        _("Points adjusted by %(points)+d for %(member)s.")
-                        % {"points": entry.points, "member": member},
+                        _("Points adjusted by %(points)s for %(member)s.")
+                        % {"points": f"{entry.points:+,}", "member": member},
                     )
                     return HttpResponseRedirect(reverse("admin:subscriptions_member_change", args=[member.pk]))
             else:
@@ -303,12 +335,16 @@ def _cap_refusal_message(user, refusal: DailyAdditionCapReached) -> str:
 
 
 NUMBER_MATCHES_MAX = 20
+EXCHANGE_NUMBER_PREFIX = "EX-"  # exchange.services.exchange_number_new
 TIMELINE_PAGE_VAR = "timeline"
 
 
 def exchange_members(word: str) -> list[int]:
-    """The members an exchange number belongs to (as typed or in capitals: ``ex-…`` finds ``EX-…``)."""
+    """The members an exchange number belongs to: as typed or in capitals (``ex-…`` finds
+    ``EX-…``), with or without its prefix (``KQWRTZMP`` finds ``EX-KQWRTZMP``)."""
     numbers = {word, word.upper()}
+    if not word.upper().startswith(EXCHANGE_NUMBER_PREFIX):
+        numbers.add(EXCHANGE_NUMBER_PREFIX + word.upper())
     return list(Exchange.objects.filter(number__in=numbers).values_list("member_id", flat=True)[:NUMBER_MATCHES_MAX])
 
 

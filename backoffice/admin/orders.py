@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.admin.base import (
     LargeTableAdminMixin,
+    NumbersAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     reason_action_page,
@@ -34,7 +35,7 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["member", "status", "next_shipment_date", "months_subscribed", "created_at"]
     list_filter = ["status"]
     search_fields = ["=member__member_number"]
@@ -44,7 +45,7 @@ class SubscriptionAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
 
 @admin.register(SubscriptionOrder)
-class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SubscriptionOrderAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "member",
@@ -106,6 +107,7 @@ class SubscriptionOrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.Mod
                 "from later grants."
             ),
             button=_("Mark returned"),
+            reason_label=_("Reason (kept in the ledger for staff; the member reads that the order was returned)"),
         )
         if not isinstance(reason, str):
             return reason

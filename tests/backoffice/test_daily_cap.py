@@ -191,3 +191,23 @@ def test_beyond_the_cap_the_form_names_the_supervisors_who_can_make_the_adjustme
     text = messages_of(adjust(client, member, 1, step="preview"))
     assert "admin-root" in text and "sv-hanako" not in text
     assert_ledger_ok()
+
+
+def test_one_request_key_copied_into_other_members_forms_counts_against_the_cap_each_time(
+    client, make_staff, settings, assert_ledger_ok
+):
+    """Issue 23, break 1: the key of one form pasted into five other members' forms added 6,000
+    points against a 3,000 cap (the cap skipped a key the agent had used, the ledger deduplicates
+    per member)."""
+    settings.LANGUAGE_CODE = "en"
+    cap = DAILY_POINTS_ADDED_CAP["cx_agent"]
+    client.force_login(make_staff("cx_agent"))
+    key = uuid.uuid4()
+    members = [MemberFactory() for _ in range(6)]
+    answers = [adjust(client, member, 1000, key=key) for member in members]
+    assert sum(added(member) for member in members) == cap
+    assert all("supervisor" in messages_of(answer) for answer in answers[3:])
+    # The same request again for the same member is still one adjustment, not a refusal.
+    again = adjust(client, members[0], 1000, key=key)
+    assert "supervisor" not in messages_of(again) and added(members[0]) == 1000
+    assert_ledger_ok()

@@ -146,6 +146,14 @@ def admin_urls(member) -> list[str]:
     urls += [
         reverse("admin:subscriptions_member_adjust_points", args=[member.pk]),
         reverse("admin:exchange_exchange_place_for_member", args=[member.pk]),
+        # Issue 23: the exchange's own cancel page, each job's 「今すぐ実行」 confirmation, the report
+        # over a range.
+        reverse("admin:exchange_exchange_cancel", args=[member.exchanges.get().pk]),
+        *(
+            reverse("admin:jobs_jobrun_run_now", args=[kind])
+            for kind in ["expiry", "subscriptions", "grants", "reminders"]
+        ),
+        reverse("admin:points_report") + "?market=JP&start=2025-01-01&end=2026-12-31",
     ]
     return urls
 
@@ -180,6 +188,11 @@ def test_every_admin_page_reads_in_japanese(client, make_staff, every_kind_of_ro
         reverse("admin:exchange_exchange_changelist"),
         {"action": "cancel_selected", "_selected_action": [member.exchanges.get().pk]},
     )
+    close_page = client.post(  # closing a request without an exchange asks for the member's reason
+        reverse("admin:exchange_exchangerequest_changelist"),
+        {"action": "close_without_exchange", "_selected_action": [member.exchange_requests.get().pk]},
+    )
+    locked_member_page = locked_out(client, member)
     from subscriptions.models import Product
 
     reward = Product.objects.filter(point_cost__isnull=False).first()
@@ -188,11 +201,31 @@ def test_every_admin_page_reads_in_japanese(client, make_staff, every_kind_of_ro
         {f"quantity_{reward.pk}": "1", "idempotency_key": str(uuid.uuid4()), "review": "1"},
     )
     assert quote_page.context["quote"] is not None
-    for name, response in [("adjust review", review), ("reason page", reason_page), ("quote", quote_page)]:
+    for name, response in [
+        ("adjust review", review),
+        ("reason page", reason_page),
+        ("quote", quote_page),
+        ("close request page", close_page),
+        ("member locked out", locked_member_page),
+    ]:
         if words := english_left(response.content.decode(), allowed_data):
             found[name] = words
     assert read > 50
     assert found == {}
+
+
+def locked_out(client, member):
+    """The member page of a member locked out of their login, with the lift button (superuser)."""
+    from django.conf import settings
+    from django.test import Client
+
+    member.user.set_password("pass-word-123")
+    member.user.save()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(reverse("login"), {"username": member.member_number, "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
+    page = client.get(reverse("admin:subscriptions_member_change", args=[member.pk]))
+    assert 'id="lift-lockout"' in page.content.decode()
+    return page
 
 
 def test_a_refused_page_is_the_admins_layout_in_japanese(client, make_staff, every_kind_of_row):
@@ -219,6 +252,8 @@ def test_the_custom_pages_keep_the_admins_breadcrumbs(client, make_staff, every_
             reverse("admin:exchange_exchange_changelist"),
             {"action": "cancel_selected", "_selected_action": [member.exchanges.get().pk]},
         ),
+        client.get(reverse("admin:exchange_exchange_cancel", args=[member.exchanges.get().pk])),
+        client.get(reverse("admin:jobs_jobrun_run_now", args=["expiry"])),
     ]
     for response in pages:
         body = response.content.decode()

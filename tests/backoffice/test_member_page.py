@@ -90,8 +90,8 @@ def test_the_member_page_reads_the_same_queries_at_10_and_at_5000_entries(
     assert queries_of(client, member, timeline=250) == last_page_10  # a page deep in the history
     assert at_10 <= 25
     response = member_page(client, member, timeline=2)
-    # entries, the exchange, the request, the note
-    assert response.context["timeline"].paginator.count == 5000 + 1 + 1 + 1
+    # entries (the exchange is its redemption entry's row), the request, the note
+    assert response.context["timeline"].paginator.count == 5000 + 1 + 1
     assert_ledger_ok()
 
 
@@ -113,16 +113,22 @@ def test_the_timeline_shows_running_balance_products_references_and_staff_newest
     items = list(response.context["timeline"])
     kinds = [item.kind for item in items]
     assert kinds[0] == "note"
-    entries = [item for item in items if item.kind == "entry"]
-    assert [(e.points, e.balance_after) for e in entries] == [(-42, 128), (50, 170), (120, 120)]
-    redemption = entries[0]
+    ledger = [item for item in items if item.entry is not None]  # every row that moved points
+    assert [(e.kind, e.points, e.balance_after) for e in ledger] == [
+        ("exchange", -42, 128),
+        ("entry", 50, 170),
+        ("entry", 120, 120),
+    ]
+    # The exchange is one row (issue 23): its redemption folded in, not a second row beside it.
+    assert kinds.count("exchange") == 1
+    redemption = ledger[0]
     assert redemption.reference == exchange.number
     assert redemption.reference_url == reverse("admin:exchange_exchange_change", args=[exchange.pk])
     assert redemption.products == ["トライアルパック × 1"] or redemption.products[0].endswith("× 1")
-    assert redemption.staff_user == agent
-    assert entries[1].staff_user == agent and entries[1].detail == "配送遅延のお詫び"
-    assert entries[2].reference == grant.order.number
-    assert entries[2].reference_url == reverse("admin:subscriptions_subscriptionorder_change", args=[grant.order_id])
+    assert redemption.staff_user == agent and redemption.yen == exchange.total
+    assert ledger[1].staff_user == agent and ledger[1].detail == "配送遅延のお詫び"
+    assert ledger[2].reference == grant.order.number
+    assert ledger[2].reference_url == reverse("admin:subscriptions_subscriptionorder_change", args=[grant.order_id])
     assert {"exchange", "order_created", "order_shipped"} <= set(kinds)
     body = response.content.decode()
     assert exchange.number in body and grant.order.number in body
@@ -241,3 +247,20 @@ def test_the_database_refuses_to_change_or_delete_a_note(db):
             statement()
     note.refresh_from_db()
     assert note.text == "最初のメモ"
+
+
+def test_a_cancelled_exchange_is_one_row_and_its_cancellation_another(client, make_staff, catalogue, grant_points):
+    from exchange.services import exchange_cancel
+
+    agent = make_staff("cx_agent")
+    client.force_login(agent)
+    member = MemberFactory()
+    subscription_save(member=member, items={catalogue["sunrise"]: 1})
+    grant_points(member, 100)
+    exchange = exchange_place(
+        member=member, lines=[(catalogue["reward"], 1)], ship_now=False, idempotency_key=uuid.uuid4(), staff_user=agent
+    )
+    exchange_cancel(exchange=exchange, staff_user=agent, reason="在庫切れ")
+    items = list(member_page(client, member).context["timeline"])
+    rows = [(item.kind, item.points, item.balance_after) for item in items if item.reference == exchange.number]
+    assert rows == [("entry", 42, 100), ("exchange", -42, 58)]  # the cancellation, then the exchange

@@ -61,6 +61,14 @@ def found(client, make_staff, term) -> list[Member]:
         "花子 山田",  # the given name first, as callers often say it
         "ハナコ ヤマダ",
         "花子　山田",  # with a full-width space
+        # issue 23: a name without its space in either order, kana as the IME gives it (hiragana)
+        "花子山田",
+        "ハナコヤマダ",
+        "やまだ はなこ",
+        "やまだはなこ",
+        "はなこ やまだ",
+        "はなこやまだ",
+        "ﾊﾅｺﾔﾏﾀﾞ",
     ],
 )
 def test_what_cx_agents_type_finds_the_member(client, make_staff, hanako, term):
@@ -117,6 +125,38 @@ def test_an_exchange_number_without_a_digit_finds_the_member(client, make_staff,
     Exchange.objects.filter(pk=exchange.pk).update(number="EX-KQWRTZMP")
     assert found(client, make_staff, "EX-KQWRTZMP") == [hanako]
     assert found(client, make_staff, "ex-kqwrtzmp") == [hanako]
+    # Read out without its prefix (issue 23), as it stands in a sentence or on a phone.
+    assert found(client, make_staff, "KQWRTZMP") == [hanako]
+    assert found(client, make_staff, "kqwrtzmp") == [hanako]
+    assert found(client, make_staff, "KQWRTZMQ") == []
+
+
+def test_an_exchange_number_with_digits_without_its_prefix_finds_the_member(client, make_staff, hanako, grant_points):
+    import uuid
+
+    from exchange.services import exchange_place
+    from subscriptions.services import subscription_save
+    from tests.factories import ProductFactory
+
+    subscription_save(member=hanako, items={ProductFactory(): 1})
+    grant_points(hanako, 100)
+    exchange = exchange_place(
+        member=hanako,
+        lines=[(ProductFactory(reward=True, point_cost=10), 1)],
+        ship_now=False,
+        idempotency_key=uuid.uuid4(),
+    )
+    assert found(client, make_staff, exchange.number.removeprefix("EX-")) == [hanako]
+    assert found(client, make_staff, exchange.number.removeprefix("EX-").lower()) == [hanako]
+
+
+def test_a_surname_alone_is_not_turned_into_another_family(client, make_staff, hanako):
+    """Turning a word at each character is for full names (4 characters and more): 山田 does not
+    also look for 田山."""
+    tayama = MemberFactory(name="田山 一郎", name_kana="タヤマ イチロウ")
+    assert found(client, make_staff, "山田") == [hanako]
+    assert found(client, make_staff, "田山") == [tayama]
+    assert found(client, make_staff, "やまだ") == [hanako]
 
 
 def test_a_whole_number_also_finds_it_stored_with_the_country_code(client, make_staff, hanako):
@@ -166,6 +206,8 @@ def test_the_search_indexes_exist_on_postgresql(db):
     [
         ("山田 花子", "member_name_trgm_idx"),
         ("ヤマダハナコ", "member_name_kana_trgm_idx"),
+        ("はなこやまだ", "member_name_kana_trgm_idx"),  # hiragana, the words turned
+        ("花子山田", "member_name_trgm_idx"),
         ("090-1234-5678", "member_phone_digits_trgm_idx"),
         ("１２３４５６", "subscriptions_member_member_number"),
         ("hanako.yamada@example.jp", "subscriptions_member_user_id"),
@@ -205,3 +247,47 @@ def test_the_index_migration_runs_both_ways_and_sqlite_rebuilds_the_member_table
         with connection.schema_editor() as editor:
             editor.alter_field(Member, phone, longer)
             editor.alter_field(Member, longer, phone)
+
+
+# -- the header's search (issue 23: one click less on every call) ---------------------------------
+
+
+@pytest.mark.parametrize("role", ["cx_agent", "cx_supervisor", "ops", "finance"])
+def test_the_member_search_is_in_the_header_of_every_page_for_those_who_see_members(client, make_staff, hanako, role):
+    user = make_staff(role)
+    client.force_login(user)
+    for url in [reverse("admin:index"), reverse("admin:exchange_exchange_changelist")]:
+        page = client.get(url)
+        if page.status_code == 403:
+            continue
+        body = page.content.decode()
+        assert ('id="member-search"' in body) == user.has_perm("subscriptions.view_member"), (role, url)
+        if user.has_perm("subscriptions.view_member"):
+            assert f'action="{reverse("admin:member_search")}"' in body
+
+
+def test_the_header_search_opens_the_member_page_when_one_member_matches(client, make_staff, hanako):
+    client.force_login(make_staff("cx_agent"))
+    url = reverse("admin:member_search")
+    for term in ["09012345678", "はなこやまだ", "123456"]:
+        response = client.get(url, {"q": term})
+        assert response.status_code == 302
+        assert response.url == reverse("admin:subscriptions_member_change", args=[hanako.pk]), term
+
+
+def test_the_header_search_lists_several_or_no_matches(client, make_staff, hanako):
+    MemberFactory(name="山田 太郎", name_kana="ヤマダ タロウ")
+    client.force_login(make_staff("cx_agent"))
+    url = reverse("admin:member_search")
+    changelist = reverse("admin:subscriptions_member_changelist")
+    several = client.get(url, {"q": "山田"}, follow=True)
+    assert several.redirect_chain[-1][0].startswith(changelist + "?q=")
+    assert len(several.context["cl"].result_list) == 2
+    nobody = client.get(url, {"q": "存在しない"}, follow=True)
+    assert list(nobody.context["cl"].result_list) == []
+    assert client.get(url, {"q": "  "}).url == changelist
+
+
+def test_the_header_search_is_refused_to_roles_that_do_not_see_members(client, make_staff, hanako):
+    client.force_login(make_staff("finance"))
+    assert client.get(reverse("admin:member_search"), {"q": "123456"}).status_code == 403

@@ -4,7 +4,9 @@ breakage, an SVG chart and CSVs — grouped SQL whose query count does not grow 
 import csv
 import datetime as dt
 import io
+import uuid
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -141,3 +143,123 @@ def test_points_expiring_are_counted_in_the_month_of_their_last_valid_day(db, gr
         "2027-10": 16,
     }
     assert by_month["2026-12"].soonest_expires_at == dt.datetime(2026, 12, 2, tzinfo=tokyo)
+
+
+# -- issue 23, finance: any date range, fee revenue with its tax by month, numeric CSV columns ------
+
+
+def csv_rows(client, table, **params):
+    response = client.get(reverse("admin:points_report_csv", args=[table]), params)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def tokyo_at(*args):
+    import zoneinfo
+
+    return dt.datetime(*args, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))
+
+
+def test_the_points_report_covers_any_date_range_by_month(client, make_staff, grant_points):
+    member = MemberFactory()
+    grant_points(member, 10, at=tokyo_at(2025, 1, 14, 23, 59))  # the day before the range
+    grant_points(member, 20, at=tokyo_at(2025, 1, 15, 0, 0))  # its first instant
+    grant_points(member, 40, at=tokyo_at(2025, 3, 10, 23, 59))  # its last day
+    grant_points(member, 80, at=tokyo_at(2025, 3, 11, 0, 0))  # after it
+    services.points_redeem(member=member, points=5, reference="EX-1", reason="交換", now=tokyo_at(2025, 2, 3, 12))
+    client.force_login(make_staff("finance"))
+
+    page = client.get(reverse("admin:points_report"), {"market": "JP", "start": "2025-01-15", "end": "2025-03-10"})
+    rows = page.context["tables"]["movements"][1]
+    assert [(row[0], row[1], row[3]) for row in rows] == [("2025-01", 20, 0), ("2025-02", 0, 5), ("2025-03", 40, 0)]
+    assert "2025年1月15日〜2025年3月10日" in page.content.decode()
+    # Three years at once, in the page and in its CSV (a month a row).
+    long = csv_rows(client, "movements", market="JP", start="2023-01-01", end="2025-12-31")
+    assert len(long) == 1 + 36 and long[1][0] == "2023-01" and long[-1][0] == "2025-12"
+    assert sum(int(row[1]) for row in long[1:]) == 10 + 20 + 40 + 80
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "2025-03-10", "end": "2025-01-15"},  # ends before it starts
+        {"start": "1990-01-01", "end": "2025-01-01"},  # far more than ten years
+        {"start": "not a date"},
+        {"start": "2025-13-45"},
+    ],
+)
+def test_a_range_that_is_not_one_is_said_and_the_last_12_months_shown(client, make_staff, params):
+    from tests.factories import MarketFactory
+
+    MarketFactory()
+    client.force_login(make_staff("finance"))
+    page = client.get(reverse("admin:points_report"), {"market": "JP", **params})
+    assert page.status_code == 200
+    assert 'class="errornote"' in page.content.decode() and "直近12か月を表示しています" in page.content.decode()
+    assert len(page.context["tables"]["movements"][1]) == 12
+
+
+def place(member, product, *, ship_now, at, staff_user):
+    """An exchange placed today, dated ``at`` (the member's points are today's)."""
+    from exchange.models import Exchange
+    from exchange.services import exchange_place
+
+    exchange = exchange_place(
+        member=member,
+        lines=[(product, 1)],
+        ship_now=ship_now,
+        idempotency_key=uuid.uuid4(),
+        staff_user=staff_user,  # a bank-transfer member: CX places for them
+    )
+    Exchange.objects.filter(pk=exchange.pk).update(created_at=at)
+    return exchange
+
+
+def test_exchange_and_handling_fee_revenue_with_their_tax_by_month(
+    client, make_staff, guide_bank_member, guide_products
+):
+    from exchange.models import Exchange
+    from exchange.services import exchange_cancel
+
+    member, reward, agent = guide_bank_member, guide_products["reward"], make_staff("cx_agent")
+    assert not Exchange.objects.exists()
+    # Bundled (¥1,400 + tax ¥140, handling waived), then apply now (+ handling ¥1,000 + tax ¥100).
+    place(member, reward, ship_now=False, at=tokyo_at(2025, 4, 30, 23, 50), staff_user=agent)
+    place(member, reward, ship_now=True, at=tokyo_at(2025, 5, 1, 0, 10), staff_user=agent)
+    cancelled = place(member, reward, ship_now=True, at=tokyo_at(2025, 5, 2, 9), staff_user=agent)
+    exchange_cancel(exchange=cancelled)
+    client.force_login(make_staff("finance"))
+
+    page = client.get(reverse("admin:points_report"), {"market": "JP", "start": "2025-04-01", "end": "2025-06-30"})
+    body = page.content.decode()
+    assert [row[1:] for row in page.context["tables"]["fees"][1]] == [
+        [1, 1400, 140, 0, 0, 1540],
+        [1, 1400, 140, 1000, 100, 2640],
+        [0, 0, 0, 0, 0, 0],
+    ]
+    assert "¥1,400" in body and "¥2,640" in body and "¥4,180" in body  # the range's total
+    fees = csv_rows(client, "fees", market="JP", start="2025-04-01", end="2025-06-30")
+    assert fees[0][0] == "月" and len(fees[0]) == 7
+    assert fees[1:] == [
+        ["2025-04", "1", "1400", "140", "0", "0", "1540"],
+        ["2025-05", "1", "1400", "140", "1000", "100", "2640"],
+        ["2025-06", "0", "0", "0", "0", "0", "0"],
+    ]
+
+
+def test_every_numeric_csv_column_is_a_number_or_blank_never_a_dash(client, make_staff, grant_points):
+    scenario(grant_points)
+    client.force_login(make_staff("finance"))
+    for table in ["outstanding", "expiring", "movements", "fees"]:
+        header, *rows = csv_rows(client, table, market="JP")
+        assert rows, table
+        for row in rows:
+            assert "–" not in row and "—" not in row and "-" not in row, (table, row)
+            for column, cell in enumerate(row):
+                if column == 0 or header[column] in ("通貨", "最も早い最終有効日"):
+                    continue  # the month or market, the currency code, a date
+                assert cell == "" or float(cell) == float(cell), (table, header[column], cell)
+    movements = csv_rows(client, "movements", market="JP")
+    breakage = [row[-1] for row in movements[1:]]
+    assert "" in breakage  # months without redemption or expiry: blank
+    assert any(cell not in ("", "0", "0.0") and float(cell) > 0 for cell in breakage)  # 44.4 (%), a number

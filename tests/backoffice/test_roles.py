@@ -42,15 +42,25 @@ def groups_and_permissions() -> dict[str, set[str]]:
 
 
 # What ROLES gave since the migrations made the groups, on purpose: contact notes (issue 12);
-# the grants' outbox, read-only, to the supervisors and ops (the admin of fulfilment.PendingGrant).
+# the grants' outbox, read-only, to the supervisors and ops (the admin of fulfilment.PendingGrant);
+# lifting a member's login lockout, to the supervisors; 「今すぐ実行」 of the scheduled jobs, every
+# one to ops and the grant sweep to the supervisors (issue 23).
 ADDED_SINCE_THE_MIGRATIONS = {
     "cx_agent": {"backoffice.view_contactnote", "backoffice.add_contactnote"},
     "cx_supervisor": {
         "backoffice.view_contactnote",
         "backoffice.add_contactnote",
         "fulfilment.view_pendinggrant",
+        "backoffice.lift_login_lockout",
+        "jobs.run_grants",
     },
-    "ops": {"fulfilment.view_pendinggrant"},
+    "ops": {
+        "fulfilment.view_pendinggrant",
+        "jobs.run_expiry",
+        "jobs.run_subscriptions",
+        "jobs.run_grants",
+        "jobs.run_reminders",
+    },
 }
 
 

@@ -144,3 +144,50 @@ def test_with_the_cache_unreachable_a_reset_is_still_answered_and_sent(
         response = ask(client, member.member_number)
     assert response.status_code == 302 and response.url == reverse("password_reset_done")
     assert [m.to for m in mail.outbox] == [[member.user.email]]
+
+
+# -- issue 23, break 3: the answer's timing told whether the account exists ----------------------
+
+
+def answered(client, typed, django_capture_on_commit_callbacks):
+    """The request's own work: its SQL and what it leaves for after the commit (nothing run yet)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as callbacks:
+        response = ask(client, typed)
+    return response, [query["sql"] for query in queries], callbacks
+
+
+def test_a_known_and_an_unknown_account_take_the_same_path_and_the_email_is_sent_after_the_answer(
+    client, db, django_capture_on_commit_callbacks
+):
+    member = MemberFactory()
+    known, known_sql, known_after = answered(client, member.member_number, django_capture_on_commit_callbacks)
+    unknown, unknown_sql, unknown_after = answered(client, "999999", django_capture_on_commit_callbacks)
+    by_email, email_sql, email_after = answered(client, "nobody@example.com", django_capture_on_commit_callbacks)
+
+    assert (known.status_code, known.url) == (unknown.status_code, unknown.url) == (by_email.status_code, by_email.url)
+    # The same statements (none looks the account up) and one message each, sent after the commit:
+    # nothing was emailed inside any of the three requests.
+    assert known_sql == unknown_sql == email_sql
+    assert len(known_after) == len(unknown_after) == len(email_after) == 1
+    assert mail.outbox == []
+
+    for callback in known_after + unknown_after + email_after:
+        callback()  # the worker's half (tasks run eagerly here)
+    assert [message.to for message in mail.outbox] == [[member.user.email]]
+    assert reset_link(mail.outbox[0]).startswith("/password-reset/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_unreachable_the_email_still_goes_out_after_the_answer(client, broker_unreachable):
+    import threading
+
+    member = MemberFactory()
+    response = ask(client, member.user.email)
+    assert response.status_code == 302 and response.url == reverse("password_reset_done")
+    for thread in threading.enumerate():
+        if thread.name == "password-reset-email":
+            thread.join(timeout=30)
+    assert [message.to for message in mail.outbox] == [[member.user.email]]

@@ -1,4 +1,8 @@
-"""What the job commands share: ``--now``, a progress bar, and the run's summary line."""
+"""What the job commands share: ``--now``, a progress bar, and the run's summary line.
+
+They print in one language, English, like their help, their errors and the logs: the run's job
+and status are written with their English labels, not the Japanese the admin shows (Django runs
+commands in ``LANGUAGE_CODE``, which made a line half Japanese, half English)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import datetime as dt
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 from tqdm import tqdm
 
 from jobs.models import JobRun
@@ -37,6 +41,10 @@ class JobCommand(BaseCommand):
         return tqdm(unit=self.unit, disable=options["verbosity"] == 0, file=self.progress_file, mininterval=1.0)
 
     def report(self, run: JobRun) -> None:
+        with translation.override("en"):
+            self._report(run)
+
+    def _report(self, run: JobRun) -> None:
         if run.status == JobRun.Status.SKIPPED:
             self.stdout.write(self.style.WARNING(f"{run.get_kind_display()}: {run.error}"))
             return

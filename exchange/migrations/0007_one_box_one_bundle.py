@@ -77,7 +77,7 @@ def changes_from_placed_exchanges(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exchange', '0005_staff_labels_in_japanese'),
+        ('exchange', '0006_exchange_request_close_reason'),
         ('subscriptions', '0007_catalogue_version_by_the_database'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

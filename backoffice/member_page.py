@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.models import ContactNote, LoginLockoutLift
-from exchange.models import Exchange, ExchangeLine, ExchangeRequest
+from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_spendable
 from subscriptions.models import Member, Subscription, SubscriptionOrder
@@ -181,6 +181,7 @@ EVENT_RANK = {
     "request": 4,
     "note": 5,
     "lockout_lift": 6,
+    "box_change": 3,
 }
 
 
@@ -210,6 +211,12 @@ def timeline_events(*, member: Member) -> QuerySet:
         _events(ExchangeRequest.objects.filter(member_id=member.pk), "request", "created_at"),
         _events(ContactNote.objects.filter(member_id=member.pk), "note", "created_at"),
         _events(LoginLockoutLift.objects.filter(member_id=member.pk), "lockout_lift", "lifted_at"),
+        # A change of a box (not its placing, which is the exchange's row): who, when, points, fee.
+        _events(
+            ExchangeChange.objects.filter(member_id=member.pk, kind=ExchangeChange.Kind.CHANGED),
+            "box_change",
+            "created_at",
+        ),
     ]
     return parts[0].union(*parts[1:], all=True).order_by("-event_at", "-event_rank", "-event_id")
 
@@ -230,7 +237,9 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
     )
     exchanges = {}
     if entries:
-        exchange_query = Q(redemption_id__in=entries) | Q(reversal_id__in=entries)
+        # A box's later redemptions and returns name it by its number.
+        numbers = {e.reference for e in entries.values() if e.kind in (Entry.Kind.REDEMPTION, Entry.Kind.REVERSAL)}
+        exchange_query = Q(redemption_id__in=entries) | Q(reversal_id__in=entries) | Q(number__in=numbers)
         lines = ExchangeLine.objects.select_related("product").order_by("pk")
         exchanges = {
             x.pk: x
@@ -239,10 +248,24 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
             .prefetch_related(Prefetch("lines", queryset=lines))
         }
     by_entry = {}
+    by_number = {exchange.number: exchange for exchange in exchanges.values()}
+    for entry in entries.values():
+        if entry.kind in (Entry.Kind.REDEMPTION, Entry.Kind.REVERSAL) and entry.reference in by_number:
+            by_entry[entry.pk] = by_number[entry.reference]
     for exchange in exchanges.values():
         by_entry[exchange.redemption_id] = exchange
         if exchange.reversal_id:
             by_entry[exchange.reversal_id] = exchange
+    changes = (
+        {
+            c.pk: c
+            for c in ExchangeChange.objects.filter(pk__in=ids["box_change"], member_id=member.pk).select_related(
+                "exchange", "staff_user"
+            )
+        }
+        if "box_change" in ids
+        else {}
+    )
     orders = {}
     if order_ids := ids.get("created", []) + ids.get("shipped", []) + ids.get("returned", []):
         orders = {o.pk: o for o in SubscriptionOrder.objects.filter(pk__in=order_ids, member_id=member.pk)}
@@ -277,6 +300,8 @@ def member_timeline(*, member: Member, page: int | str = 1, per_page: int = TIME
             items.append(_order_item(orders[pk], kind, at))
         elif kind == "request":
             items.append(_request_item(requests[pk]))
+        elif kind == "box_change":
+            items.append(_box_change_item(changes[pk]))
         elif kind == "lockout_lift":
             lift = lifts[pk]
             items.append(
@@ -353,6 +378,22 @@ def _exchange_item(exchange: Exchange, redemption: Entry) -> TimelineItem:
         reference=exchange.number,
         reference_url=_url("exchange_exchange", exchange.pk),
         products=_products(exchange),
+    )
+
+
+def _box_change_item(change: ExchangeChange) -> TimelineItem:
+    """A change of a box: its rewards after it, the points before and after, the fee after; the
+    points it redeemed or returned are the ledger rows of the same instant."""
+    return TimelineItem(
+        kind="box_change",
+        at=change.created_at,
+        row=change,
+        status=f"#{change.revision}",
+        yen=change.total,
+        staff_user=change.staff_user,
+        reference=change.exchange.number,
+        reference_url=_url("exchange_exchange", change.exchange_id),
+        products=[f"{line['name_ja']} × {line['quantity']}" for line in change.lines],
     )
 
 

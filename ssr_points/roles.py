@@ -30,7 +30,7 @@ SUBSCRIPTIONS_VIEW = [
     "subscriptions.view_subscriptionorder",
     "subscriptions.view_subscriptionorderline",
 ]
-EXCHANGE_VIEW = ["exchange.view_exchange", "exchange.view_exchangeline"]
+EXCHANGE_VIEW = ["exchange.view_exchange", "exchange.view_exchangeline", "exchange.view_exchangechange"]
 CX_AGENT = [
     "subscriptions.view_member",
     *CATALOGUE_VIEW,

@@ -29,8 +29,10 @@ from backoffice.admin.base import (
 from backoffice.forms import StaffExchangeForm
 from exchange import services
 from exchange.exceptions import NotCancellable, QuoteChanged
-from exchange.models import Exchange, ExchangeLine, ExchangeRequest
+from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest
 from exchange.quotes import quote_build
+from exchange.selectors import box_of
+from exchange.services import lines_added
 from ssr_points.exceptions import PointsError
 from ssr_points.selectors import points_available
 from subscriptions.models import Member, Product
@@ -46,6 +48,41 @@ class ExchangeLineInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInl
     can_delete = False
     fields = ["product", "quantity", "unit_points", "tax_rate"]
     readonly_fields = fields
+
+
+class ExchangeChangeInline(NumbersAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """Each change of the box: who, when, the points before and after, the fee and total after,
+    and its rewards after it (the receipt of that change)."""
+
+    model = ExchangeChange
+    extra = 0
+    can_delete = False
+    fields = [
+        "revision",
+        "kind",
+        "created_at",
+        "staff_user",
+        "points_before",
+        "points",
+        "charge_yen",
+        "total_yen",
+        "rewards",
+    ]
+    readonly_fields = fields
+    ordering = ["revision"]
+    verbose_name_plural = gettext_lazy("Changes of this exchange")
+
+    @admin.display(description=gettext_lazy("charged for the exchange (incl. tax)"))
+    def charge_yen(self, change) -> str:
+        return yen(change.charge_incl_tax)
+
+    @admin.display(description=gettext_lazy("total"))
+    def total_yen(self, change) -> str:
+        return yen(change.total)
+
+    @admin.display(description=gettext_lazy("reward lines after the change"))
+    def rewards(self, change) -> str:
+        return "、".join(f"{line['name_ja']} × {line['quantity']}" for line in change.lines) or "—"
 
 
 @admin.register(Exchange)
@@ -67,10 +104,25 @@ class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin,
     search_fields = ["=number", "=member__member_number"]
     list_select_related = ["member", "order", "placed_by"]
     raw_id_fields = ["member", "redemption", "reversal", "order", "placed_by"]
-    inlines = [ExchangeLineInline]
+    inlines = [ExchangeLineInline, ExchangeChangeInline]
     actions = ["cancel_selected"]
     fieldsets = [
-        (None, {"fields": ["number", "member", "status", "ship_now", "order", "placed_by", "created_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "member",
+                    "status",
+                    "ship_now",
+                    "order",
+                    "placed_by",
+                    "created_at",
+                    "revision",
+                    "changed_at",
+                ]
+            },
+        ),
         (
             gettext_lazy("Confirmation figures"),
             {
@@ -232,7 +284,11 @@ class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin,
                     return self._place(request, member, lines, ship_now, key, exchange_request)
                 if "confirm" in request.POST:
                     messages.error(request, _("Tick the box to confirm the member agreed to these figures."))
-                quote = quote_build(member=member, lines=lines, ship_now=ship_now)
+                # Bundled, the rewards join the member's box: the figures are the whole box's.
+                box = None if ship_now else box_of(member=member)
+                quote = quote_build(
+                    member=member, lines=lines if ship_now else lines_added(box, lines), ship_now=ship_now, box=box
+                )
             except QuoteChanged as changed:
                 quote = changed.quote
                 messages.warning(request, str(changed))
@@ -247,13 +303,13 @@ class ExchangeAdmin(NumbersAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin,
             "available": points_available(member=member),
             "form": form,
             "quote": quote,
-            "shortfall": quote.points - quote.available_points if quote is not None else None,
+            "shortfall": quote.points_delta - quote.available_points if quote is not None else None,
             "exchange_request": exchange_request,
         }
         return TemplateResponse(request, "admin/exchange/exchange/place_for_member.html", context)
 
     def _place(self, request, member, lines, ship_now, key, exchange_request):
-        already = Exchange.objects.filter(member=member, idempotency_key=key).exists()
+        already = ExchangeChange.objects.filter(member=member, idempotency_key=key).exists()
         exchange = services.exchange_place(
             member=member,
             lines=lines,

@@ -46,8 +46,9 @@ def groups_and_permissions() -> dict[str, set[str]]:
 # lifting a member's login lockout, to the supervisors; 「今すぐ実行」 of the scheduled jobs, every
 # one to ops and the grant sweep to the supervisors (issue 23).
 ADDED_SINCE_THE_MIGRATIONS = {
-    "cx_agent": {"backoffice.view_contactnote", "backoffice.add_contactnote"},
+    "cx_agent": {"backoffice.view_contactnote", "backoffice.add_contactnote", "exchange.view_exchangechange"},
     "cx_supervisor": {
+        "exchange.view_exchangechange",
         "backoffice.view_contactnote",
         "backoffice.add_contactnote",
         "fulfilment.view_pendinggrant",
@@ -55,12 +56,14 @@ ADDED_SINCE_THE_MIGRATIONS = {
         "jobs.run_grants",
     },
     "ops": {
+        "exchange.view_exchangechange",
         "fulfilment.view_pendinggrant",
         "jobs.run_expiry",
         "jobs.run_subscriptions",
         "jobs.run_grants",
         "jobs.run_reminders",
     },
+    "finance": {"exchange.view_exchangechange"},
 }
 
 

@@ -514,6 +514,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "tax_lines": tax_lines,
         "market": request.member.market,
         "shipment": exchange_bundled_shipment(exchange=exchange),
+        "changes": exchange.changes.filter(member_id=exchange.member_id).order_by("revision"),
     }
     return render(request, "exchange/detail.html", context)
 

@@ -304,6 +304,8 @@ def test_a_member_who_comes_back_sees_the_box_adds_to_it_and_agrees_to_the_whole
     assert (box.revision, box.points, box.fee_units) == (3, 60, 1)
     assert points_available(member=guide_member) == 500 - 60
     assert Exchange.objects.filter(member=guide_member).count() == 1
+    detail = page_text(client.get(reverse("exchange:detail", args=[box.number])))
+    assert "このボックスの変更履歴" in detail and "♥ 42 → ♥ 102" in detail and "♥ 102 → ♥ 60" in detail
     assert_ledger_ok()
 
 

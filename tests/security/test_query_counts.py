@@ -32,7 +32,7 @@ MAX_QUERIES = {
     "exchange:confirm": 4,
     "exchange:done": 3,
     "exchange:list": 4,
-    "exchange:detail": 5,  # the exchange, its reward lines and its tax by rate (one query each)
+    "exchange:detail": 6,  # the exchange, its reward lines, its tax by rate and its box's changes (one query each)
 }
 SESSION_TABLE = Session._meta.db_table
 

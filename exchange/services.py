@@ -148,7 +148,13 @@ def _exchange_new(*, member, quote: Quote, key, staff_user, now, account) -> Exc
     )
     _lines_create(exchange=exchange, quote=quote)
     _change_record(
-        exchange=exchange, kind=ExchangeChange.Kind.PLACED, points_before=0, key=key, staff_user=staff_user, now=now
+        exchange=exchange,
+        kind=ExchangeChange.Kind.PLACED,
+        points_before=0,
+        key=key,
+        staff_user=staff_user,
+        now=now,
+        quote=quote,
     )
     # The member's 受付 email, once the exchange is committed (never for a repeat).
     transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "placed"), robust=True)
@@ -196,6 +202,7 @@ def _box_change(*, box, quote: Quote, key, staff_user, now, account) -> Exchange
         key=key,
         staff_user=staff_user,
         now=now,
+        quote=quote,
     )
     # The 受付 email of the box as it now stands, once committed.
     transaction.on_commit(partial(exchange_email_enqueue, exchange.pk, "changed"), robust=True)
@@ -231,23 +238,22 @@ def _box_points_return(*, exchange: Exchange, points: int, reason: str, key, sta
     return reversals
 
 
-def _change_record(*, exchange: Exchange, kind: str, points_before: int, key, staff_user, now) -> ExchangeChange:
-    """The receipt of one change: the exchange's figures and lines as they now stand."""
+def _change_record(
+    *, exchange: Exchange, kind: str, points_before: int, key, staff_user, now, quote: Quote | None = None
+) -> ExchangeChange:
+    """The receipt of one change: the exchange's figures as they now stand and ``quote``'s reward
+    lines (none after a cancellation)."""
     cancelled = kind == ExchangeChange.Kind.CANCELLED
-    lines = (
-        []
-        if cancelled
-        else [
-            {
-                "sku": line.product.sku,
-                "name_ja": line.product.name_ja,
-                "name_en": line.product.name_en,
-                "quantity": line.quantity,
-                "unit_points": line.unit_points,
-            }
-            for line in exchange.lines.select_related("product").order_by("product__sku")
-        ]
-    )
+    lines = [
+        {
+            "sku": line.product.sku,
+            "name_ja": line.product.name_ja,
+            "name_en": line.product.name_en,
+            "quantity": line.quantity,
+            "unit_points": line.product.point_cost,
+        }
+        for line in (quote.reward_lines if quote is not None and not cancelled else ())
+    ]
     figures = {name: 0 if cancelled else getattr(exchange, name) for name in CHANGE_FIGURES}
     return ExchangeChange.objects.create(
         member_id=exchange.member_id,

@@ -73,7 +73,6 @@ def wizard_step(view):
             return cx_page(request, member)
         try:
             request.subscription_items = active_subscription_items(member=member)
-            request.box = box_of(member=member)
             return view(request, *args, **kwargs)
         except NoActiveSubscription as exc:
             messages.warning(request, str(exc))
@@ -103,7 +102,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
     taken out of the cart with a message, an empty cart goes back to the catalogue."""
     member = request.member
     items = request.subscription_items
-    box = None if cart.ship_now else request.box
+    box = None if cart.ship_now else request_box(request)
     try:
         return quote_build(
             member=member,
@@ -131,6 +130,13 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
         return quote_build(member=member, lines=cart.lines(), ship_now=cart.ship_now, items=items, box=box)
 
 
+def request_box(request: HttpRequest):
+    """The member's box (``box_of``), read once per request and only by the pages that show it."""
+    if not hasattr(request, "box_read"):
+        request.box_read = box_of(member=request.member)
+    return request.box_read
+
+
 def points_refusal(quote: Quote) -> str:
     """Why this cart cannot be placed now (the box is closed, a negative balance, not enough
     points), or ''."""
@@ -152,7 +158,7 @@ def cart_of(request: HttpRequest, *, announce: bool = True) -> Cart:
     cart = Cart.load(request.session)
     if cart.ship_now:
         return cart
-    box = request.box
+    box = request_box(request)
     if box is not None:
         elsewhere = cart.box_revision is not None and cart.box_revision != box.revision
         if cart.box_start(box.quantities, box.revision):
@@ -173,7 +179,7 @@ def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
     What the cart adds to the member's box ships now instead (the box stays as it is)."""
     value = request.POST.get("ship_now") if request.method == "POST" else request.GET.get("ship_now")
     if value in ("0", "1"):
-        box = request.box
+        box = request_box(request)
         cart.set_ship_now(value == "1", box_quantities=box.quantities if box is not None else None)
         cart.save(request.session)
         return True
@@ -183,7 +189,7 @@ def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
 def require_cart(request: HttpRequest, cart: Cart) -> None:
     if cart:
         return
-    box = None if cart.ship_now else request.box
+    box = None if cart.ship_now else request_box(request)
     if box is not None:
         message = _("Your box would be empty. To take everything out of it, cancel the exchange.")
         raise StepRedirect(reverse("exchange:cancel", args=[box.exchange.number]), message)
@@ -213,7 +219,7 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
     # leaves after the cart's other products.
     in_cart = {line.product.pk: line.points for line in quote.reward_lines} if quote else {}
     cart_points = quote.points if quote else 0
-    box = None if cart.ship_now else request.box
+    box = None if cart.ship_now else request_box(request)
     points_before = box.exchange.points if box is not None else 0
 
     def shortfall(product: Product) -> int:
@@ -298,7 +304,7 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         "selection": selection,
         "cart": cart,
         "error": error,
-        "box": None if cart.ship_now else request.box,
+        "box": None if cart.ship_now else request_box(request),
     }
     return render(request, "exchange/quantity.html", context, status=status)
 
@@ -336,7 +342,7 @@ def box_changes(request: HttpRequest, cart: Cart) -> dict:
     """For a bundled cart with a box: each reward's quantity in the box now (``in_box``), the box's
     rewards the cart takes out (``taken_out``), and the exchanges placed before boxes existed that
     ship with it (``earlier``)."""
-    box = None if cart.ship_now else request.box
+    box = None if cart.ship_now else request_box(request)
     if box is None:
         return {"box": None, "in_box": {}, "taken_out": [], "earlier": []}
     taken_out = [line for line in box.lines if line.product_id not in cart.quantities]
@@ -404,7 +410,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
             box_revision=None if cart.ship_now else cart.box_revision,
         )
     except BoxChanged as exc:  # the box as it now stands: nothing was placed
-        request.box = box_of(member=member)
+        request.box_read = box_of(member=member)
         cart = cart_of(request, announce=False)
         require_cart(request, cart)
         return confirm_page(request, cart_quote(request, cart), cart=cart, error=str(exc))

@@ -32,7 +32,7 @@ def test_the_received_email_has_the_lines_totals_shipment_and_cut_off(placed, gu
     exchange = placed()
     (message,) = mail.outbox
     assert message.to == [guide_member.user.email]
-    assert message.subject == f"【SSR Rewards】ポイント交換を受け付けました（{exchange.number}）"
+    assert message.subject == f"【SSRリワード】ポイント交換を受け付けました（{exchange.number}）"
     body = message.body
     for expected in [
         f"{guide_member.name} 様",
@@ -87,7 +87,7 @@ def test_the_cancellation_email_says_nothing_is_charged_and_where_the_points_wen
     with django_capture_on_commit_callbacks(execute=True):
         exchange_cancel(exchange=exchange)
     (message,) = mail.outbox
-    assert message.subject == f"【SSR Rewards】ポイント交換をキャンセルしました（{exchange.number}）"
+    assert message.subject == f"【SSRリワード】ポイント交換をキャンセルしました（{exchange.number}）"
     lot = guide_member.lots.get()
     last = timezone.localtime(lot.expires_at) - dt.timedelta(days=1)
     assert "請求額: ¥0" in message.body and "戻るポイント: ♥ 42" in message.body

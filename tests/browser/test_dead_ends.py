@@ -301,7 +301,7 @@ def test_prices_outside_the_breakdown_are_tax_included_and_each_line_says_which(
     payment = re.sub(r"\s+", " ", page.locator("section[aria-labelledby=payment-title]").inner_text())
     assert "今回のお届けのお支払い内容" in payment and "定期購入のお支払い内容" not in payment
     assert "配送 （税抜） ＝税込 ¥1,100" in payment
-    assert "計算：¥1,400 ＋ ¥1,000 ＋ ¥240 ＝ ¥2,640" in payment
+    assert "計算：②¥1,400 ＋ ④¥1,000 ＋ ⑤¥240 ＝ ⑥¥2,640（③は②に含まれています）" in payment
     shoot(page, f"apply-now-confirm-labels-{size(viewport)}", focus="#payment-title")
     check_page(page)
 

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exchange.cart import Cart
@@ -270,6 +271,9 @@ def bundle(request: HttpRequest) -> HttpResponse:
 # -- steps 4 and 5: final confirmation, agreement, 「変更を保存」 ----------------------------------
 
 
+# Never from the browser's cache (GET and POST, 200 and 400): once placed, the back button
+# asks the server again, which answers with the received page (docs/member-site.md).
+@never_cache
 @require_http_methods(["GET", "POST"])
 @wizard_step
 def confirm(request: HttpRequest) -> HttpResponse:

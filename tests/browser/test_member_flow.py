@@ -189,7 +189,9 @@ def test_the_bank_transfer_member_reaches_customer_experience(phone, shop):
     page.wait_for_load_state()
     check_page(page)
     assert not ExchangeRequest.objects.exists()
-    page.get_by_label("ご希望の交換内容").fill("トライアルパックを1個、次回の定期購入に同梱してください。")
+    page.get_by_label("カスタマーエクスペリエンスへのメッセージ（任意）").fill(
+        "トライアルパックを1個、次回の定期購入に同梱してください。"
+    )
     page.get_by_label("折り返しのお電話番号（任意）").fill("090-1111-2222")
     page.get_by_role("button", name="カスタマーエクスペリエンスに依頼を送信").click()
     page.wait_for_load_state()

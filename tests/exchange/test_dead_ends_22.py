@@ -1,6 +1,7 @@
 """Issue 22's dead ends on the wizard's pages (the browser walks them too:
 tests/browser/test_dead_ends_22.py): the confirmation is never answered from the browser's
-cache; a reward shows what it is and what it takes before the tap."""
+cache; a reward shows what it is and what it takes before the tap; members paying by bank
+transfer or direct debit browse the catalogue and pick rewards for their request."""
 
 import os
 import re
@@ -9,9 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from exchange.models import Exchange
-from subscriptions.models import Product
-from tests.exchange.test_views import add_to_cart, confirm, hidden, open_confirmation, text
+from exchange.models import Exchange, ExchangeRequest
+from exchange.services import exchange_request_create
+from subscriptions.models import PaymentMethod, Product
+from tests.exchange.test_views import add_to_cart, confirm, figure, hidden, open_confirmation, text
 from tests.factories import ProductFactory
 
 
@@ -71,9 +73,13 @@ def test_the_form_sent_again_from_the_error_page_places_nothing_more(guide_clien
 # -- rewards: what it is, and what it takes, before the tap -------------------------------------------
 
 
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
 def product_entry(html: str, name: str) -> str:
     """The catalogue's entry of the product named ``name`` (its <li>)."""
-    return next(item for item in re.findall(r"<li>.*?</li>", html, flags=re.S) if name in item)
+    return next(item for item in re.findall(r"<li[ >].*?</li>", html, flags=re.S) if name in item)
 
 
 def test_an_item_the_member_cannot_afford_is_not_a_link_and_says_what_it_takes(guide_client, guide_catalogue):
@@ -114,3 +120,81 @@ def test_every_reward_of_the_demo_has_a_description_in_both_languages(db):
     rewards = Product.objects.filter(point_cost__isnull=False)
     assert rewards.count() >= 4
     assert all(product.description_ja and product.description_en for product in rewards)
+
+
+# -- bank transfer / direct debit: browse the catalogue, pick rewards for the request ------------------
+
+
+@pytest.fixture
+def bank_client(client, guide_member):
+    guide_member.payment_method = PaymentMethod.BANK_TRANSFER
+    guide_member.save()
+    client.force_login(guide_member.user)
+    return client
+
+
+@pytest.mark.parametrize("method", [PaymentMethod.BANK_TRANSFER, PaymentMethod.DIRECT_DEBIT])
+def test_a_member_paying_by_bank_sees_the_catalogue_with_points_and_what_each_reward_takes(
+    client, guide_member, guide_catalogue, method
+):
+    guide_member.payment_method = method
+    guide_member.save()
+    client.force_login(guide_member.user)
+    reward = guide_catalogue["reward"]
+    reward.description_ja = "はじめての方に"
+    reward.save()
+    big = ProductFactory(sku="RW-BIG", reward=True, point_cost=650, name_ja="プレミアムセット")
+    page = client.get(reverse("exchange:catalogue"))
+    html = page.content.decode()
+    assert page.status_code == 200 and figure(page, "available") == "♥ 500"
+    assert "カスタマーエクスペリエンスまでご連絡ください" in text(page)  # and the phone and email, as before
+    affordable = product_entry(html, reward.name_ja)
+    assert f'name="quantity_{reward.pk}"' in affordable and "♥ 42 · はじめての方に" in text_of(affordable)
+    short = product_entry(html, "プレミアムセット")
+    assert f'name="quantity_{big.pk}"' not in short and "あと150pt必要" in short
+    assert reverse("exchange:quantity", args=[reward.pk]) not in html  # no wizard: CX places it
+
+
+def test_the_request_records_the_rewards_and_quantities_chosen(bank_client, guide_member, guide_catalogue):
+    reward = guide_catalogue["reward"]
+    response = bank_client.post(
+        reverse("exchange:request"),
+        {f"quantity_{reward.pk}": "2", "message": "", "contact_phone": "090-1111-2222"},
+        follow=True,
+    )
+    assert "依頼を送信しました" in text(response)
+    request = ExchangeRequest.objects.get()
+    assert request.lines == [
+        {"product_id": reward.pk, "sku": reward.sku, "name": reward.name_ja, "quantity": 2, "points": 84}
+    ]
+    assert (request.member, request.message, request.contact_phone) == (guide_member, "", "090-1111-2222")
+    assert f"{reward.name_ja} × 2 (♥ 84)" in text(response)  # in the member's requests
+
+
+def test_a_request_beyond_the_points_or_with_nothing_chosen_is_refused_and_changes_nothing(
+    bank_client, guide_catalogue
+):
+    reward = guide_catalogue["reward"]
+    over = bank_client.post(reverse("exchange:request"), {f"quantity_{reward.pk}": "12"})  # 504 > 500
+    assert over.status_code == 400 and "ポイントが足りません" in text(over)
+    assert f'name="quantity_{reward.pk}" value="12"' in over.content.decode()  # the choice stays
+    nothing = bank_client.post(reverse("exchange:request"), {f"quantity_{reward.pk}": "0", "message": " "})
+    assert nothing.status_code == 400 and "特典と個数を選ぶか、ご希望の交換内容をご記入ください" in text(nothing)
+    foreign = ProductFactory(sku="RW-OFF", reward=True, point_cost=10, is_active=False)
+    tampered = bank_client.post(reverse("exchange:request"), {f"quantity_{foreign.pk}": "1"})
+    assert tampered.status_code == 400
+    negative = bank_client.post(reverse("exchange:request"), {f"quantity_{reward.pk}": "-1"})
+    assert negative.status_code == 400
+    assert not ExchangeRequest.objects.exists()
+
+
+def test_customer_experience_sees_the_chosen_rewards_in_the_queue(
+    bank_client, guide_member, guide_catalogue, admin_client
+):
+    reward = guide_catalogue["reward"]
+    exchange_request_create(member=guide_member, lines=[(reward, 2)], message="次回に同梱で")
+    queue = admin_client.get(reverse("admin:exchange_exchangerequest_changelist"))
+    assert f"{reward.name_ja} × 2（84pt）" in queue.content.decode()
+    request = ExchangeRequest.objects.get()
+    page = admin_client.get(reverse("admin:exchange_exchangerequest_change", args=[request.pk])).content.decode()
+    assert "選んだ特典" in page and f"{reward.name_ja} × 2（84pt）" in page and "product_id" not in page

@@ -74,6 +74,8 @@ def test_the_whole_bundled_flow_as_in_the_guide(phone, demo_member, shop, assert
         "tax-10": "¥140",
         "total": "¥38,440",
         "pv": "180",
+        # issue 22: the sum that makes the total, ③ read as part of ②
+        "check": "計算：②¥35,567 ＋ ④¥0 ＋ ⑤¥2,873 ＝ ⑥¥38,440（③は②に含まれています）",
     }
     assert "3 アイテム" in read(page)
     shoot(page, "bundled-06-confirm", focus="#payment-title")

@@ -103,7 +103,7 @@ def preview_render(slug: str) -> tuple[str, str, str]:
         return email.subject, email.text, email.html
     if slug == "expiry-reminder":
         expires_at = (timezone.localtime() + dt.timedelta(days=20)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return reminder_render(member=_sample_member(), expires_at=expires_at, points=25)
+        return reminder_render(member=_sample_member(), expires_at=expires_at, points=25, available=458)
     if slug == "exchange-request-closed":
         member = _sample_member()
         exchange_request = ExchangeRequest(

@@ -13,6 +13,11 @@ by Django. Used when DEBUG is off (``handler500``, ``handler400``).
 A refusal (403) is a page a member can act on: ``handler403`` and ``CSRF_FAILURE_VIEW`` answer in
 the member layout (``templates/403.html``: Japanese, a title, what happened, the way forward);
 in the back office, the admin's own 403 (``backoffice.views.permission_denied``).
+
+A page that does not exist (404: a stale link, another member's exchange number) is the member
+layout's ``templates/404.html`` with the way back (``handler404``), also with DEBUG on, where
+Django would show its technical page (``NotFoundPageMiddleware``: the demo shows what members
+see). The admin keeps Django's 404, the order-event API answers JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -99,3 +105,35 @@ def csrf_failure(request, reason: str = ""):
     says so and how to go on. The reason goes to the log, not to the page."""
     logger.warning("CSRF refused %s %s: %s", request.method, request.path, reason)
     return _refused(request, csrf=True)
+
+
+def _not_member_site(path: str) -> bool:
+    """The back office and the order-event API answer their own way, not with the member layout."""
+    return path.startswith((reverse("admin:index"), "/api/"))
+
+
+def page_not_found(request, exception=None):
+    """``handler404``: 「ページが見つかりません」 in the member layout (the member's language), saying
+    nothing was changed, with the way back: home and the exchange history, or the login."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "reason": "No such endpoint."}, status=404)
+    if _not_member_site(request.path):
+        return defaults.page_not_found(request, exception)
+    return render(request, "404.html", {"market": _market_of(request)}, status=404)
+
+
+class NotFoundPageMiddleware:
+    """With DEBUG on (``./dev demo``, a developer's machine) Django answers every 404 with its
+    technical page (the URL patterns, in English) instead of calling ``handler404``. A member who
+    follows a stale link in the demo should see what they would see in production, so a 404 of
+    the member site is answered with ``page_not_found`` here as well. With DEBUG off this does
+    nothing: Django calls ``handler404`` itself. The admin keeps the technical page in DEBUG."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404 and settings.DEBUG and not _not_member_site(request.path):
+            return page_not_found(request)
+        return response

@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A 404 is the member's Japanese page also with DEBUG on (the demo), config/errors.py.
+    "config.errors.NotFoundPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -192,6 +194,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
+# One way to write a moment: 「2026年12月8日 3:57」 (config/formats/ja/formats.py; docs/member-site.md).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -226,7 +230,7 @@ MAILERS = {
         "OPTIONS": env.json("EMAIL_OPTIONS", default={}),
     }
 }
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SSR Rewards <no-reply@ssr-rewards.example>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SSRリワード <no-reply@ssr-rewards.example>")
 # The absolute address of the site, for the links in emails (a reminder, an exchange's page).
 # Production has no default and refuses anything but https://host…: an empty SITE_URL made every
 # link in the emails relative, which no mail client can open.

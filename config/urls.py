@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
 from django.views.static import serve
 
 from config import password_reset
@@ -13,7 +16,15 @@ def media(request, path):
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
+@cache_control(max_age=24 * 60 * 60, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links (the admin, a PDF, a bookmark): the
+    site's icon, ``static/favicon.svg``, which every member page also links."""
+    return redirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/events/", include("order_events.urls")),  # order events from the commerce system
@@ -41,3 +52,5 @@ handler500 = "config.errors.server_error"
 handler400 = "config.errors.bad_request"
 # A 403 is Japanese: in the admin's layout in the back office, the member layout elsewhere (config/errors.py).
 handler403 = "config.errors.permission_denied"
+# So is a page that does not exist: the member layout with the way back (also with DEBUG: config/errors.py).
+handler404 = "config.errors.page_not_found"

@@ -46,10 +46,52 @@ class ConfirmForm(forms.Form):
 
 
 class ExchangeRequestForm(forms.Form):
+    """A bank-transfer / direct-debit member's request to Customer Experience: a quantity for each
+    reward of the catalogue (``products``: (product, points still missing for one) pairs, 0 for
+    an affordable one), a message, or both; ``exchange_request_create`` checks the points."""
+
     message = forms.CharField(
-        label=_("What would you like to exchange?"),
+        label=_("Message to Customer Experience (optional)"),
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("For example: one Trial pack, shipped with my next subscription order."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: ship with my next subscription order, or a reward not listed here."),
     )
     contact_phone = forms.CharField(label=_("Phone number to call you back (optional)"), max_length=30, required=False)
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = list(products)
+        for product, _short in self.products:
+            self.fields[self.field_name(product)] = forms.IntegerField(
+                label=product.name,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                required=False,
+                initial=0,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": MAX_QUANTITY, "class": "qty"}),
+            )
+
+    @staticmethod
+    def field_name(product) -> str:
+        return f"quantity_{product.pk}"
+
+    def product_rows(self):
+        """(product, bound field, points still missing for one) for the template."""
+        return [(product, self[self.field_name(product)], short) for product, short in self.products]
+
+    def lines(self) -> list[tuple[object, int]]:
+        """The (product, quantity) pairs chosen, quantity ≥ 1."""
+        return [
+            (product, self.cleaned_data[self.field_name(product)])
+            for product, _short in self.products
+            if self.cleaned_data.get(self.field_name(product))
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.lines() and not cleaned.get("message", "").strip():
+            raise forms.ValidationError(
+                _("Choose a reward and its quantity, or write what you would like to exchange."), code="empty"
+            )
+        return cleaned

@@ -268,7 +268,7 @@ class ExchangeRequest(models.Model):
     member = models.ForeignKey(
         Member, on_delete=models.PROTECT, related_name="exchange_requests", verbose_name=_("member")
     )
-    message = models.TextField(_("message"), max_length=2000)
+    message = models.TextField(_("message"), max_length=2000, blank=True)
     close_reason = models.TextField(
         _("reason for closing without an exchange"),
         max_length=2000,
@@ -276,6 +276,9 @@ class ExchangeRequest(models.Model):
         help_text=_("Written by Customer Experience for the member: emailed and shown on their page."),
     )
     contact_phone = models.CharField(_("phone to call back"), max_length=30, blank=True)
+    # The rewards the member picked from the catalogue, as they stood when sent: a list of
+    # {"product_id", "sku", "name" (Japanese), "quantity", "points"} (exchange_request_create).
+    lines = models.JSONField(_("rewards chosen"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     exchange = models.ForeignKey(
         Exchange, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("exchange")
@@ -299,3 +302,8 @@ class ExchangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member.member_number} {self.get_status_display()}"
+
+    @property
+    def lines_text(self) -> str:
+        """「トライアルパック × 2（84pt）、…」: the rewards chosen, for Customer Experience."""
+        return "、".join(f"{line['name']} × {line['quantity']}（{line['points']}pt）" for line in self.lines)

@@ -11,13 +11,24 @@ from django.utils import timezone
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import cancel_last_day
 from ssr_points.models import Allocation
-from subscriptions.catalogue import catalogue_products
+from subscriptions.catalogue import catalogue_for, catalogue_products
 from subscriptions.models import Member, Product, Subscription
 
 
 def exchange_requests_recent(*, member: Member, limit: int = 5) -> list[ExchangeRequest]:
     """The member's last requests to Customer Experience, newest first, so a sent one stays visible."""
     return list(ExchangeRequest.objects.filter(member_id=member.pk).order_by("-created_at", "-id")[:limit])
+
+
+def reward_suggested(*, member: Member, expiring_points: int, available: int) -> Product | None:
+    """The reward the expiring-soon reminder suggests: one the member can afford now — the cheapest
+    that uses all the expiring points, else the dearest affordable one (it uses the most of them);
+    None when nothing is affordable. The catalogue lists the rewards by points, then SKU."""
+    affordable = [product for product in catalogue_for(member.market).exchangeable if product.point_cost <= available]
+    covering = [product for product in affordable if product.point_cost >= expiring_points]
+    if covering:
+        return covering[0]
+    return affordable[-1] if affordable else None
 
 
 @dataclass(frozen=True)

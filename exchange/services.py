@@ -14,17 +14,19 @@ from exchange.exceptions import (
     BoxChanged,
     BoxClosed,
     CloseReasonRequired,
+    InvalidLine,
     NotCancellable,
     NotShippable,
     PaymentMethodNeedsStaff,
     QuoteChanged,
 )
 from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
-from exchange.quotes import Quote, cancel_last_day, quote_build
+from exchange.quotes import Quote, cancel_last_day, quote_build, reward_lines_clean
 from exchange.selectors import box_of
 from exchange.tasks import exchange_email_enqueue, exchange_request_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.models import Entry
+from ssr_points.selectors import points_available
 from ssr_points.services import entry_points_held, points_account_lock, points_redeem, points_reverse
 from subscriptions.models import Member, Product
 from subscriptions.selectors import member_with_market
@@ -382,10 +384,35 @@ def exchange_mark_shipped(*, exchange: Exchange, now: dt.datetime | None = None)
     return exchange
 
 
-def exchange_request_create(*, member: Member, message: str, contact_phone: str = "") -> ExchangeRequest:
-    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them."""
+def exchange_request_create(*, member: Member, message: str = "", contact_phone: str = "", lines=()) -> ExchangeRequest:
+    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them: the
+    rewards and quantities picked from the catalogue (``lines``: (product or id, quantity)), a
+    message, or both. The lines are checked as the wizard checks them — exchangeable in the
+    member's market, 1..99 each (``InvalidLine``), within the points available now
+    (``InsufficientPoints``, ``NegativeBalance``) — and recorded as they stand: name, quantity
+    and points, so Customer Experience sees what the member saw."""
+    chosen = reward_lines_clean(member=member, lines=lines) if lines else []
+    if chosen:
+        available = points_available(member=member)
+        if available < 0:
+            raise NegativeBalance(debt=-available)
+        requested = sum(product.point_cost * quantity for product, quantity in chosen)
+        if requested > available:
+            raise InsufficientPoints(requested=requested, available=available)
+    elif not message.strip():
+        raise InvalidLine(message=InvalidLine.empty_message)
+    recorded = [
+        {
+            "product_id": product.pk,
+            "sku": product.sku,
+            "name": product.name_ja,
+            "quantity": quantity,
+            "points": product.point_cost * quantity,
+        }
+        for product, quantity in chosen
+    ]
     return ExchangeRequest.objects.create(
-        member=member, message=message.strip()[:2000], contact_phone=contact_phone.strip()[:30]
+        member=member, message=message.strip()[:2000], contact_phone=contact_phone.strip()[:30], lines=recorded
     )
 
 

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exchange.cart import Cart
@@ -87,11 +88,37 @@ def wizard_step(view):
     return wrapper
 
 
-def cx_page(request: HttpRequest, member: Member, form: ExchangeRequestForm | None = None, status: int = 200):
+def cx_offer(member: Member) -> tuple[int, list[tuple[Product, int]]]:
+    """The points available and each reward of the catalogue with the points it still needs (0:
+    affordable), for a member whose exchanges Customer Experience places."""
+    available = points_available(member=member)
+    spare = max(available, 0)
+    return available, [
+        (product, max(product.point_cost - spare, 0)) for product in catalogue_for(member.market).exchangeable
+    ]
+
+
+def cx_page(
+    request: HttpRequest,
+    member: Member,
+    form: ExchangeRequestForm | None = None,
+    *,
+    available: int | None = None,
+    error: str = "",
+    status: int = 200,
+):
+    """Members paying by bank transfer or direct debit: Customer Experience places their exchanges.
+    They see the catalogue with their points and what each reward takes, and pick rewards and
+    quantities for their request (or write, call or email)."""
+    if form is None or available is None:
+        available, products = cx_offer(member)
+        form = form or ExchangeRequestForm(products=products)
     context = {
         "member": member,
         "market": member.market,
-        "request_form": form or ExchangeRequestForm(),
+        "available": available,
+        "request_form": form,
+        "request_error": error,
         "exchange_requests": exchange_requests_recent(member=member),
     }
     return render(request, "exchange/cx.html", context, status=status)
@@ -358,6 +385,9 @@ def lines_with_box(quote: Quote, in_box: dict[int, int]) -> list[tuple]:
 # -- steps 4 and 5: final confirmation, agreement, 「変更を保存」 ----------------------------------
 
 
+# Never from the browser's cache (GET and POST, 200 and 400): once placed, the back button
+# asks the server again, which answers with the received page (docs/member-site.md).
+@never_cache
 @require_http_methods(["GET", "POST"])
 @wizard_step
 def confirm(request: HttpRequest) -> HttpResponse:
@@ -564,13 +594,21 @@ def cancel(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @member_required
 def exchange_request(request: HttpRequest) -> HttpResponse:
-    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them."""
+    """A bank-transfer / direct-debit member asks Customer Experience to exchange for them: the
+    rewards and quantities picked on the page, a message, or both."""
     member = request.member
-    form = ExchangeRequestForm(request.POST)
+    available, products = cx_offer(member)
+    form = ExchangeRequestForm(request.POST, products=products)
     if not form.is_valid():
-        return cx_page(request, member, form=form, status=400)
-    exchange_request_create(
-        member=member, message=form.cleaned_data["message"], contact_phone=form.cleaned_data["contact_phone"]
-    )
+        return cx_page(request, member, form=form, available=available, status=400)
+    try:
+        exchange_request_create(
+            member=member,
+            message=form.cleaned_data["message"],
+            contact_phone=form.cleaned_data["contact_phone"],
+            lines=form.lines(),
+        )
+    except (InsufficientPoints, NegativeBalance, InvalidLine) as exc:
+        return cx_page(request, member, form=form, available=available, error=str(exc), status=400)
     messages.success(request, _("Your request was sent. Customer Experience will contact you."))
     return redirect("exchange:catalogue")

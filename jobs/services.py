@@ -31,12 +31,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from exchange.selectors import reward_suggested
 from fulfilment.grants import pending_grants_deliver, pending_grants_exist
 from fulfilment.services import subscription_order_due
 from jobs.models import ExpiryReminder, JobRun
 from ssr_points.batches import points_expire_due, points_grant_shipped_orders
 from ssr_points.checks import ledger_check
 from ssr_points.models import Lot
+from ssr_points.selectors import points_available
 from subscriptions.models import Member, Subscription
 from subscriptions.templatetags.ssr_format import last_valid_day
 
@@ -303,16 +305,29 @@ def reminders_due(*, now: dt.datetime, days: int):
     )
 
 
-def reminder_render(*, member: Member, expires_at: dt.datetime, points: int) -> tuple[str, str, str]:
+def reminder_render(
+    *, member: Member, expires_at: dt.datetime, points: int, available: int | None = None
+) -> tuple[str, str, str]:
     """Subject, text and HTML of the expiring-soon reminder, in Japanese; the expiry is the last
-    valid day (「2026年3月9日まで有効」 for points expiring 2026-03-10 00:00 JST)."""
+    valid day (「2026年3月9日まで有効」 for points expiring 2026-03-10 00:00 JST).
+
+    It suggests a reward the member can afford (``reward_suggested``) and links straight to its
+    quantity step, and to the catalogue: from the email a placed exchange is link, log in, セーブ,
+    続行, the agreement, 変更を保存. A signed-out member logs in first and lands where the link
+    pointed (``?next=``). ``available``: the member's points now (read when not given)."""
+    site = settings.SITE_URL.rstrip("/")
+    available = points_available(member=member) if available is None else available
+    suggestion = reward_suggested(member=member, expiring_points=points, available=available)
     context = {
         "member": member,
         "market": member.market,
         "points": points,
+        "available": available,
         "expires_at": expires_at,
         "last_day": last_valid_day(expires_at, member.market.zone),
-        "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
+        "exchange_url": site + reverse("exchange:catalogue"),
+        "suggestion": suggestion,
+        "suggestion_url": site + reverse("exchange:quantity", args=[suggestion.pk]) if suggestion else "",
     }
     with translation.override("ja"):
         subject = " ".join(render_to_string("jobs/expiry_reminder_subject.txt", context).split())
@@ -339,7 +354,8 @@ def reminder_send(*, member: Member, expires_at: dt.datetime, points: int, now: 
     except IntegrityError:
         return False
     try:
-        subject, body, html = reminder_render(member=member, expires_at=expires_at, points=points)
+        available = points_available(member=member, at=now)
+        subject, body, html = reminder_render(member=member, expires_at=expires_at, points=points, available=available)
         message = EmailMultiAlternatives(subject=subject, body=body, to=[member.user.email])
         message.attach_alternative(html, "text/html")
         message.send()

@@ -346,6 +346,7 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "contact_phone",
         "short_message",
+        "chosen_lines",
         "handled_by",
         "exchange",
         "close_reason",
@@ -356,6 +357,9 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["member", "handled_by", "exchange"]
     raw_id_fields = ["member", "exchange", "handled_by"]
     actions = ["mark_in_progress", "close_without_exchange"]
+    # The rewards the member picked (issue 22), read as text rather than the stored JSON.
+    exclude = ["lines"]
+    readonly_fields = ["chosen_lines"]
 
     def get_ordering(self, request):
         # Open first, then in progress, then done / closed; oldest first within a status.
@@ -377,6 +381,10 @@ class ExchangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("message"))
     def short_message(self, obj):
         return Truncator(obj.message).chars(60)
+
+    @admin.display(description=gettext_lazy("rewards chosen"))
+    def chosen_lines(self, obj):
+        return obj.lines_text
 
     @admin.display(description=gettext_lazy("exchange for the member"))
     def place_link(self, obj):

@@ -12,3 +12,11 @@ document.addEventListener("submit", (event) => {
   form.dataset.sent = "1";
   once.setAttribute("aria-disabled", "true");
 });
+
+// A page that answers a form (the confirmation sent without the agreement, 400) becomes a plain
+// GET entry in the history: the back button then asks the server for the page again (it is
+// never cached, Cache-Control: no-store) instead of offering to resend the form. After the
+// exchange is placed that GET answers "this exchange was received".
+if (document.querySelector("[data-answers-post]")) {
+  history.replaceState(history.state, "", location.href);
+}

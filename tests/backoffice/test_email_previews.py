@@ -14,7 +14,7 @@ def test_staff_preview_each_email_in_text_and_html(client, db, slug):
     client.force_login(StaffUserFactory())
     page = client.get(reverse("email_previews:detail", args=[slug]))
     assert page.status_code == 200
-    assert "【SSR Rewards】" in page.content.decode()
+    assert "【SSRリワード】" in page.content.decode()
     html = client.get(reverse("email_previews:html", args=[slug]))
     assert html.status_code == 200 and html.content.decode().startswith("<!doctype html>")
     assert mail.outbox == [] and not Exchange.objects.exists()

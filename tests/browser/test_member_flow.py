@@ -74,6 +74,8 @@ def test_the_whole_bundled_flow_as_in_the_guide(phone, demo_member, shop, assert
         "tax-10": "¥140",
         "total": "¥38,440",
         "pv": "180",
+        # issue 22: the sum that makes the total, ③ read as part of ②
+        "check": "計算：②¥35,567 ＋ ④¥0 ＋ ⑤¥2,873 ＝ ⑥¥38,440（③は②に含まれています）",
     }
     assert "3 アイテム" in read(page)
     shoot(page, "bundled-06-confirm", focus="#payment-title")
@@ -189,7 +191,9 @@ def test_the_bank_transfer_member_reaches_customer_experience(phone, shop):
     page.wait_for_load_state()
     check_page(page)
     assert not ExchangeRequest.objects.exists()
-    page.get_by_label("ご希望の交換内容").fill("トライアルパックを1個、次回の定期購入に同梱してください。")
+    page.get_by_label("カスタマーエクスペリエンスへのメッセージ（任意）").fill(
+        "トライアルパックを1個、次回の定期購入に同梱してください。"
+    )
     page.get_by_label("折り返しのお電話番号（任意）").fill("090-1111-2222")
     page.get_by_role("button", name="カスタマーエクスペリエンスに依頼を送信").click()
     page.wait_for_load_state()

@@ -80,7 +80,7 @@ def test_apply_now_shows_no_bundled_shipment(guide_client, guide_catalogue):
     # 配送 is marked 税抜 and its tax-included amount is beside it; the heading is this shipment's.
     assert "配送 （税抜） ＝税込 ¥1,100 ¥1,000" in body
     assert "今回のお届けのお支払い内容" in body and "定期購入のお支払い内容" not in body
-    assert "計算：¥1,400 ＋ ¥1,000 ＋ ¥240 ＝ ¥2,640" in body
+    assert "計算：②¥1,400 ＋ ④¥1,000 ＋ ⑤¥240 ＝ ⑥¥2,640（③は②に含まれています）" in body
 
 
 def test_every_price_outside_the_breakdown_is_tax_included(guide_client, guide_catalogue):

@@ -32,18 +32,19 @@ def test_the_received_email_has_the_lines_totals_shipment_and_cut_off(placed, gu
     exchange = placed()
     (message,) = mail.outbox
     assert message.to == [guide_member.user.email]
-    assert message.subject == f"【SSR Rewards】ポイント交換を受け付けました（{exchange.number}）"
+    assert message.subject == f"【SSRリワード】ポイント交換を受け付けました（{exchange.number}）"
     body = message.body
     for expected in [
         f"{guide_member.name} 様",
         "ポイント交換を受け付けました。",
         f"交換番号: {exchange.number}",
         "× 1  ♥ 42",
-        "小計（税抜）: ¥35,567",
-        "定期購入特典交換手数料（税抜）: ¥1,400",
-        "配送（税抜）: ¥0",
-        "税金: ¥2,873",
-        "合計（税込）: ¥38,440",
+        "② 小計（税抜・交換手数料を含む）: ¥35,567",
+        "   ③ うち定期購入特典交換手数料（税抜）: ¥1,400",
+        "④ 配送（税抜）: ¥0",
+        "⑤ 税金: ¥2,873",
+        "⑥ 合計（税込）: ¥38,440",
+        "計算：②¥35,567 ＋ ④¥0 ＋ ⑤¥2,873 ＝ ⑥¥38,440（③は②に含まれています）",
         "合計PV: 180",
         f"/exchange/history/{exchange.number}/",
     ]:
@@ -87,7 +88,7 @@ def test_the_cancellation_email_says_nothing_is_charged_and_where_the_points_wen
     with django_capture_on_commit_callbacks(execute=True):
         exchange_cancel(exchange=exchange)
     (message,) = mail.outbox
-    assert message.subject == f"【SSR Rewards】ポイント交換をキャンセルしました（{exchange.number}）"
+    assert message.subject == f"【SSRリワード】ポイント交換をキャンセルしました（{exchange.number}）"
     lot = guide_member.lots.get()
     last = timezone.localtime(lot.expires_at) - dt.timedelta(days=1)
     assert "請求額: ¥0" in message.body and "戻るポイント: ♥ 42" in message.body

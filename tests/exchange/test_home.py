@@ -71,7 +71,7 @@ def test_home_shows_the_earn_progress(client, guide_member):
     months_subscribed_set(guide_member, 4)
     client.force_login(guide_member.user)
     response = client.get(reverse("home"))
-    assert figure(response, "months") == "4カ月"
+    assert figure(response, "months") == "4か月"
     assert figure(response, "rate") == "15%"
     assert figure(response, "next-order") == "2027年1月10日"
     assert figure(response, "next-points") == "♥ 27"  # floor(180 × 15 %)

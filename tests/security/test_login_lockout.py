@@ -122,8 +122,8 @@ def test_the_lockout_page_is_japanese_in_the_site_layout_with_time_contact_and_r
     response = login(client, url, member.member_number, "wrong-password", ATTACKER_IP)
     assert response.status_code == 429
     page = response.content.decode()
-    assert '<html lang="ja">' in page and "<title>ログインを一時停止しています | SSRポイント</title>" in page
-    assert re.search(r"\d{2}:\d{2} 以降（約1[45]分後）にもう一度お試しください", page)
+    assert '<html lang="ja">' in page and "<title>ログインを一時停止しています | SSRリワード</title>" in page
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2} 以降（約1[45]分後）にもう一度お試しください", page)
     assert 'href="tel:03-4588-9520"' in page and 'href="mailto:cs.jp@example.com"' in page
     assert 'href="/password-reset/"' in page
     # A locked pair gets the same page on every try, whether or not the password is right.

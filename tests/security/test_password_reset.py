@@ -41,7 +41,7 @@ def test_a_member_resets_by_member_number_with_a_japanese_email_in_text_and_html
     assert len(callbacks) == 1  # the email waits for the commit
     (message,) = mail.outbox
     assert message.to == [member.user.email]
-    assert message.subject == "【SSR Rewards】新しいパスワードの設定"
+    assert message.subject == "【SSRリワード】新しいパスワードの設定"
     assert "山田 花子 様" in message.body
     html = message.alternatives[0]
     assert html.mimetype == "text/html" and '<html lang="ja">' in html.content

@@ -42,7 +42,7 @@ def test_home_shows_points_lots_tenure_and_readable_history(client, member_with_
     assert response.status_code == 200
     page = text(response)
     assert "利用可能ポイント ♥ 527" in page
-    assert "継続月数 4カ月" in page and "現在の付与率 15%" in page and "次回注文の付与率 15%" in page
+    assert "継続月数 4か月" in page and "現在の付与率 15%" in page and "次回注文の付与率 15%" in page
     for lot in member.lots.order_by("expires_at"):
         last_day = timezone.localtime(lot.expires_at) - dt.timedelta(days=1)  # the last valid day
         assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効 ♥ {lot.remaining}" in page

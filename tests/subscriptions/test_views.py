@@ -117,7 +117,7 @@ def test_the_program_page_states_the_rules_with_a_qr_code_of_itself(client, memb
     client.force_login(member.user)
     response = client.get(reverse("program"))
     page = text(response)
-    assert "未使用ポイントは、付与日から12カ月で失効します" in page
+    assert "未使用ポイントは、付与日から12か月で失効します" in page
     assert "100ポイントまでごとに交換手数料 ¥1,540（税込）" in page  # 総額表示 (item 7)
     assert "税抜" not in page
     assert "¥12,000（税込）以上の定期購入に同梱することで不要" in page

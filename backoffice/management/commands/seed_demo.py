@@ -55,6 +55,23 @@ CATALOGUE = [
      ("box", (30, 120, 80), "WELLNESS", "金色のリボンをかけた緑の箱", "A green box with a gold ribbon")),
 ]  # fmt: skip
 
+# What each reward is, as the catalogue shows it under the name (Japanese, English).
+DESCRIPTIONS = {
+    "RW-TRIAL": (
+        "人気の3製品を少しずつ試せるセット。はじめての方に。",
+        "Three of our favourites in small sizes: a first try.",
+    ),
+    "RW-SHAKER": (
+        "目盛り付きで、粉末を水にさっと溶かせる600mlシェイカー。",
+        "A 600 ml shaker with a scale: powders mix in seconds.",
+    ),
+    "RW-ENERGY": (
+        "忙しい日の一杯に。持ち歩きやすい個包装15包。",
+        "For busy days: 15 single sachets to carry with you.",
+    ),
+    "RW-KIT": ("サプリメントとシェイカー、ガイドブックのセット。", "Supplements, a shaker and a guidebook in one box."),
+}
+
 QUIET_MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
 RESET_HINT = "./dev demo-reset (deletes db.sqlite3 and media/, then loads the demo again)"
 
@@ -115,6 +132,9 @@ class Command(BaseCommand):
                     is_subscribable=cost is None,
                 ),
             )
+            if sku in DESCRIPTIONS and not product.description_ja:
+                product.description_ja, product.description_en = DESCRIPTIONS[sku]
+                product.save(update_fields=["description_ja", "description_en"])
             if not product.image:
                 shape, colour, label, alt_ja, alt_en = picture
                 product.image_alt_ja, product.image_alt_en = alt_ja, alt_en

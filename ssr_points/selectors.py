@@ -272,38 +272,3 @@ def report_points_expiring_by_month(
         points, soonest = by_month.get(month, (0, None))
         rows.append(MonthPoints(month=month, points=points, soonest_expires_at=soonest))
     return rows
-
-
-def report_points_movements_by_month(
-    *, market: Market, at: dt.datetime | None = None, months: int = 12
-) -> list[MonthMovements]:
-    """Points granted, adjusted, redeemed (net of reversals), expired and clawed back per month
-    (market time zone), the last ``months`` months including the current one, oldest first."""
-    at = at or timezone.now()
-    zone = market.zone
-    start = _month_start(at=at, zone=zone, shift=-(months - 1))
-    end = _month_start(at=at, zone=zone, shift=1)
-    grouped = (
-        Entry.objects.filter(member__market=market, created_at__gte=start, created_at__lt=end)
-        .annotate(month=TruncMonth("created_at", tzinfo=zone))
-        .values("month", "kind")
-        .annotate(points=Sum("points"))
-        .values_list("month", "kind", "points")
-    )
-    sums: dict[tuple[dt.date, str], int] = {}
-    for month, kind, points in grouped:  # at most months × kinds rows
-        sums[(_as_month(month), kind)] = sums.get((_as_month(month), kind), 0) + points
-    rows = []
-    for i in range(months):
-        month = _month_start(at=start, zone=zone, shift=i).date()
-        rows.append(
-            MonthMovements(
-                month=month,
-                granted=sums.get((month, Entry.Kind.GRANT), 0),
-                adjusted=sums.get((month, Entry.Kind.ADJUSTMENT), 0),
-                redeemed=-(sums.get((month, Entry.Kind.REDEMPTION), 0) + sums.get((month, Entry.Kind.REVERSAL), 0)),
-                expired=-sums.get((month, Entry.Kind.EXPIRY), 0),
-                clawed_back=-sums.get((month, Entry.Kind.CLAWBACK), 0),
-            )
-        )
-    return rows

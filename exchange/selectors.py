@@ -149,17 +149,15 @@ class Box:
         return self.exchange.revision
 
 
+BOXES_SHOWN = 20  # the box and the exchanges placed before boxes existed that ship with it, at most
+
+
 def box_of(*, member: Member) -> Box | None:
     """The member's open box with its reward lines (and those of any bundled exchange placed before
     boxes existed), or None: one query; the products come from the market's catalogue."""
+    newest = boxes_open(member=member).values("pk")[:BOXES_SHOWN]
     lines = list(
-        ExchangeLine.objects.filter(
-            member_id=member.pk,
-            exchange__member_id=member.pk,
-            exchange__ship_now=False,
-            exchange__status=Exchange.Status.PLACED,
-            exchange__order__isnull=True,
-        )
+        ExchangeLine.objects.filter(member_id=member.pk, exchange__in=Subquery(newest))
         .select_related("exchange")
         .order_by("-exchange__created_at", "-exchange_id", "pk")
     )

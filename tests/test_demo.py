@@ -93,3 +93,17 @@ def test_the_demo_console_lists_every_login_and_how_to_reset_and_is_otherwise_qu
     assert seeded.stderr == ""  # no lockout banner, no task chatter, no warnings
     assert "Task " not in out and "AXES" not in out
     assert any((tmp_path / "media" / "products" / "thumbs").glob("*.webp"))
+
+
+def test_the_demo_pictures_are_stored_once_with_their_dimensions(demo, settings):
+    """A product whose width and height are missing opens its picture on every load."""
+    import os
+
+    from subscriptions.models import Product
+
+    products = Product.objects.exclude(image="")
+    assert products.count() == 8
+    assert not products.filter(image_width__isnull=True).exists()
+    assert set(products.values_list("image_width", flat=True)) == {640}
+    stored = os.listdir(os.path.join(settings.MEDIA_ROOT, "products"))
+    assert len([name for name in stored if name.endswith(".png")]) == 8  # one file per picture

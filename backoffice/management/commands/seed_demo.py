@@ -138,8 +138,11 @@ class Command(BaseCommand):
             if not product.image:
                 shape, colour, label, alt_ja, alt_en = picture
                 product.image_alt_ja, product.image_alt_en = alt_ja, alt_en
-                content = ContentFile(product_picture(shape=shape, colour=colour, label=label))
-                product.image.save(f"{sku.lower()}.png", content, save=False)
+                # Assigned, not FieldFile.save(save=False): that stores the file twice and leaves the
+                # image's width and height empty, so every load of the product opened the file.
+                product.image = ContentFile(
+                    product_picture(shape=shape, colour=colour, label=label), f"{sku.lower()}.png"
+                )
                 product.save()
             products[sku] = product
         User = get_user_model()

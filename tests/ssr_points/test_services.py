@@ -217,6 +217,40 @@ def test_reversal_puts_points_back_into_the_same_lots(member, assert_ledger_ok):
     assert_ledger_ok()
 
 
+def test_a_redemption_is_reversed_in_parts_the_points_taken_last_first_never_beyond_what_it_took(
+    member, assert_ledger_ok
+):
+    early = grant(member, 20, at=tokyo(2026, 2, 1, 10))
+    late = grant(member, 30, at=tokyo(2026, 4, 1, 10))
+    now = tokyo(2026, 5, 1)
+    redemption = services.points_redeem(member=member, points=35, reference="EX-1", reason="交換", now=now)
+    first = services.points_reverse(entry=redemption, points=10, reason="一部返還", now=now)  # 10 of the late lot's 15
+    early.refresh_from_db(), late.refresh_from_db()
+    assert (first.points, early.remaining, late.remaining) == (10, 0, 25)
+    services.points_reverse(entry=redemption, points=10, reason="一部返還", now=now)  # 5 late, then 5 early
+    early.refresh_from_db(), late.refresh_from_db()
+    assert (early.remaining, late.remaining) == (5, 30)
+    with pytest.raises(AlreadyReversed):
+        services.points_reverse(entry=redemption, points=16, reason="多すぎる", now=now)  # 15 left
+    services.points_reverse(entry=redemption, reason="残り", now=now)
+    early.refresh_from_db()
+    assert early.remaining == 20 and points_available(member=member, at=now) == 50
+    with pytest.raises(AlreadyReversed):
+        services.points_reverse(entry=redemption, points=1, reason="もう何もない", now=now)
+    assert_ledger_ok()
+
+
+def test_the_ledger_check_reports_reversals_that_give_back_more_than_a_redemption_took(member):
+    grant(member, 50, at=tokyo(2026, 2, 1, 10))
+    now = tokyo(2026, 5, 1)
+    redemption = services.points_redeem(member=member, points=20, reference="EX-1", reason="交換", now=now)
+    services.points_reverse(entry=redemption, reason="キャンセル", now=now)
+    # What a bug writing a second full reversal beside the service would leave (entry and balance only).
+    Entry.objects.create(member=member, kind="reversal", points=20, reason="二重", reverses=redemption)
+    rules = {violation.rule for violation in checks.ledger_check(member_ids=[member.pk])}
+    assert f"entry {redemption.pk}: its reversals ≤ what it redeemed" in rules
+
+
 def test_reversal_after_the_lots_expiry_returns_points_that_then_expire(member, assert_ledger_ok):
     lot = grant(member, 20, at=tokyo(2026, 2, 1, 10))
     redemption = services.points_redeem(member=member, points=15, reference="EX-1", reason="x", now=tokyo(2027, 1, 31))

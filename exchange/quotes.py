@@ -268,7 +268,8 @@ def quote_build(
 
     # One read of the open lots serves both the balance and the lots the points come from.
     spendable = points_spendable(member=member, at=at)
-    points_before = box.exchange.points if box is not None and not ship_now else 0
+    box = None if ship_now else box
+    points_before = box.exchange.points if box is not None else 0
     return Quote(
         market=market,
         ship_now=ship_now,
@@ -289,8 +290,8 @@ def quote_build(
         available_points=spendable.available,
         lot_uses=_lot_uses(spendable.lots, points=points - points_before),
         next_shipment_date=None if ship_now else items[0].subscription.next_shipment_date,
-        points_before=box.exchange.points if box is not None and not ship_now else 0,
-        box_revision=box.revision if box is not None and not ship_now else None,
+        points_before=points_before,
+        box_revision=box.revision if box is not None else None,
     )
 
 

@@ -138,7 +138,6 @@ class Box:
     exchange: Exchange
     lines: list  # ExchangeLine, in SKU order
     earlier: list[Exchange]  # open bundled exchanges placed before boxes existed, each with its own fee
-    earlier_lines: list  # their lines
 
     @property
     def quantities(self) -> dict[int, int]:
@@ -167,14 +166,8 @@ def box_of(*, member: Member) -> Box | None:
     for line in lines:
         line.product = products.get(line.product_id) or Product.objects.get(pk=line.product_id)
     box = lines[0].exchange
-    earlier = list({line.exchange_id: line.exchange for line in lines if line.exchange_id != box.pk}.values())
-
-    def by_sku(chosen):
-        return sorted(chosen, key=lambda line: line.product.sku)
-
     return Box(
         exchange=box,
-        lines=by_sku(line for line in lines if line.exchange_id == box.pk),
-        earlier=earlier,
-        earlier_lines=by_sku(line for line in lines if line.exchange_id != box.pk),
+        lines=sorted((line for line in lines if line.exchange_id == box.pk), key=lambda line: line.product.sku),
+        earlier=list({line.exchange_id: line.exchange for line in lines if line.exchange_id != box.pk}.values()),
     )

@@ -129,7 +129,7 @@ def cart_quote(request: HttpRequest, cart: Cart, lines=None) -> Quote:
     taken out of the cart with a message, an empty cart goes back to the catalogue."""
     member = request.member
     items = request.subscription_items
-    box = None if cart.ship_now else request_box(request)
+    box = cart_box(request, cart)
     try:
         return quote_build(
             member=member,
@@ -162,6 +162,11 @@ def request_box(request: HttpRequest):
     if not hasattr(request, "box_read"):
         request.box_read = box_of(member=request.member)
     return request.box_read
+
+
+def cart_box(request: HttpRequest, cart: Cart):
+    """The box a cart edits: the member's box for a bundled cart, None for apply now."""
+    return None if cart.ship_now else request_box(request)
 
 
 def points_refusal(quote: Quote) -> str:
@@ -216,7 +221,7 @@ def ship_now_from(request: HttpRequest, cart: Cart) -> bool:
 def require_cart(request: HttpRequest, cart: Cart) -> None:
     if cart:
         return
-    box = None if cart.ship_now else request_box(request)
+    box = cart_box(request, cart)
     if box is not None:
         message = _("Your box would be empty. To take everything out of it, cancel the exchange.")
         raise StepRedirect(reverse("exchange:cancel", args=[box.exchange.number]), message)
@@ -246,7 +251,7 @@ def catalogue_page(request: HttpRequest, cart: Cart, error: str = "", status: in
     # leaves after the cart's other products.
     in_cart = {line.product.pk: line.points for line in quote.reward_lines} if quote else {}
     cart_points = quote.points if quote else 0
-    box = None if cart.ship_now else request_box(request)
+    box = cart_box(request, cart)
     points_before = box.exchange.points if box is not None else 0
 
     def shortfall(product: Product) -> int:
@@ -331,7 +336,6 @@ def quantity(request: HttpRequest, product_id: int) -> HttpResponse:
         "selection": selection,
         "cart": cart,
         "error": error,
-        "box": None if cart.ship_now else request_box(request),
     }
     return render(request, "exchange/quantity.html", context, status=status)
 
@@ -360,26 +364,23 @@ def bundle(request: HttpRequest) -> HttpResponse:
         return redirect("exchange:bundle")
     require_cart(request, cart)
     quote = cart_quote(request, cart)
-    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)} | box_changes(request, cart)
-    context["lines"] = lines_with_box(quote, context["in_box"])
-    return render(request, "exchange/bundle.html", context)
+    context = {"step": 3, "quote": quote, "cart": cart, "refusal": points_refusal(quote)}
+    return render(request, "exchange/bundle.html", context | box_changes(request, cart, quote))
 
 
-def box_changes(request: HttpRequest, cart: Cart) -> dict:
-    """For a bundled cart with a box: each reward's quantity in the box now (``in_box``), the box's
+def box_changes(request: HttpRequest, cart: Cart, quote: Quote) -> dict:
+    """What the bundle and the confirmation show of a cart's change to the box: each line of the
+    quote with that reward's quantity in the box now (``lines``; None: not in the box), the box's
     rewards the cart takes out (``taken_out``), and the exchanges placed before boxes existed that
     ship with it (``earlier``)."""
-    box = None if cart.ship_now else request_box(request)
-    if box is None:
-        return {"box": None, "in_box": {}, "taken_out": [], "earlier": []}
-    taken_out = [line for line in box.lines if line.product_id not in cart.quantities]
-    return {"box": box, "in_box": box.quantities, "taken_out": taken_out, "earlier": box.earlier}
-
-
-def lines_with_box(quote: Quote, in_box: dict[int, int]) -> list[tuple]:
-    """Each line of the quote with the quantity of that reward in the box now (None: not a reward
-    of the box)."""
-    return [(line, in_box.get(line.product.pk) if line.is_reward else None) for line in quote.lines]
+    box = cart_box(request, cart)
+    in_box = box.quantities if box is not None else {}
+    return {
+        "box": box,
+        "lines": [(line, in_box.get(line.product.pk) if line.is_reward else None) for line in quote.lines],
+        "taken_out": [line for line in box.lines if line.product_id not in cart.quantities] if box else [],
+        "earlier": box.earlier if box else [],
+    }
 
 
 # -- steps 4 and 5: final confirmation, agreement, 「変更を保存」 ----------------------------------
@@ -490,9 +491,8 @@ def confirm_page(
         "form": form,
         "error": error,
         "refusal": points_refusal(quote),
-    } | box_changes(request, cart)
-    context["lines"] = lines_with_box(quote, context["in_box"])
-    return render(request, "exchange/confirm.html", context, status=status)
+    }
+    return render(request, "exchange/confirm.html", context | box_changes(request, cart, quote), status=status)
 
 
 @member_required

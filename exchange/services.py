@@ -27,7 +27,7 @@ from exchange.tasks import exchange_email_enqueue, exchange_request_email_enqueu
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.models import Entry
 from ssr_points.selectors import points_available
-from ssr_points.services import entry_points_held, points_account_lock, points_redeem, points_reverse
+from ssr_points.services import points_account_lock, points_redeem, points_reverse, redemption_points_held
 from subscriptions.models import Member, Product
 from subscriptions.selectors import member_with_market
 from subscriptions.templatetags.ssr_format import day_text
@@ -220,8 +220,7 @@ def _box_points_return(*, exchange: Exchange, points: int, reason: str, key, sta
     for redemption in redemptions:
         if points <= 0:
             break
-        held = sum(entry_points_held(entry=redemption).values())
-        back = min(held, points)
+        back = min(redemption_points_held(entry=redemption), points)
         if back:
             reversals.append(
                 points_reverse(

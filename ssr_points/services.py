@@ -364,10 +364,8 @@ def points_reverse(
         entry = Entry.objects.get(pk=entry.pk)
         if entry.kind != Entry.Kind.REDEMPTION:
             raise NotReversible()
-        held = entry_points_held(entry=entry)
-        reversals = Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry)
-        returned = reversals.aggregate(total=Sum("points"))["total"] or 0
-        holds = -entry.points - returned
+        held = _points_held_by_lot(entry)
+        holds = redemption_points_held(entry=entry)
         points = holds if points is None else points
         if points <= 0 or points > holds:
             raise AlreadyReversed()
@@ -398,9 +396,15 @@ def points_reverse(
         return reversal
 
 
-def entry_points_held(*, entry: Entry) -> dict[int, int]:
+def redemption_points_held(*, entry: Entry) -> int:
+    """The points a redemption still holds: what it took, less what its reversals gave back."""
+    reversals = Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry)
+    return -entry.points - (reversals.aggregate(total=Sum("points"))["total"] or 0)
+
+
+def _points_held_by_lot(entry: Entry) -> dict[int, int]:
     """lot id → the points a redemption still holds from that lot: what it took, less what its
-    reversals gave back."""
+    reversals gave back (where a reversal repaid debt from a lot, its row for that lot is net of it)."""
     taken = dict(entry.allocations.values_list("lot_id", "points"))
     given_back = (
         Allocation.objects.filter(member_id=entry.member_id, entry__reverses=entry, entry__kind=Entry.Kind.REVERSAL)

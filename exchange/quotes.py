@@ -21,7 +21,7 @@ from django.utils import timezone
 from exchange.exceptions import InvalidLine, NoActiveSubscription
 from ssr_points.models import Lot
 from ssr_points.selectors import points_spendable
-from subscriptions.catalogue import catalogue_products
+from subscriptions.catalogue import catalogue_products, products_of
 from subscriptions.models import MAX_QUANTITY, Market, Member, Product, Subscription, SubscriptionItem
 
 POINTS_PER_FEE_UNIT = 100
@@ -205,10 +205,9 @@ def active_subscription_items(*, member: Member) -> list[SubscriptionItem]:
     )
     if not items:
         raise NoActiveSubscription()
-    products = catalogue_products(member.market, [item.product_id for item in items])
+    products = products_of(member.market, [item.product_id for item in items])
     for item in items:
-        # A product of another market (moved since it was subscribed) is read on its own.
-        item.product = products.get(item.product_id) or Product.objects.get(pk=item.product_id)
+        item.product = products[item.product_id]
     return items
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import cancel_last_day
 from ssr_points.models import Allocation
-from subscriptions.catalogue import catalogue_for, catalogue_products
+from subscriptions.catalogue import catalogue_for, products_of
 from subscriptions.models import Member, Product, Subscription
 
 
@@ -162,9 +162,9 @@ def box_of(*, member: Member) -> Box | None:
     )
     if not lines:
         return None
-    products = catalogue_products(member.market, {line.product_id for line in lines})
+    products = products_of(member.market, {line.product_id for line in lines})
     for line in lines:
-        line.product = products.get(line.product_id) or Product.objects.get(pk=line.product_id)
+        line.product = products[line.product_id]
     box = lines[0].exchange
     return Box(
         exchange=box,

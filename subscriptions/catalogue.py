@@ -48,6 +48,17 @@ def catalogue_products(market: Market, product_ids) -> dict[int, Product]:
     return {product_id: products[product_id] for product_id in product_ids if product_id in products}
 
 
+def products_of(market: Market, product_ids) -> dict[int, Product]:
+    """The products ``product_ids`` for showing what a member already has (subscription items, the
+    box's rewards): from the market's catalogue, and any that moved to another market since in
+    one query."""
+    products = catalogue_products(market, product_ids)
+    missing = set(product_ids) - set(products)
+    if missing:
+        products |= {product.pk: product for product in Product.objects.filter(pk__in=missing)}
+    return products
+
+
 def catalogue_clear() -> None:
     """Forget every cached catalogue (the tests: a test's rows are rolled back)."""
     _catalogues.clear()

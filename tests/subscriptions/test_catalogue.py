@@ -85,3 +85,18 @@ def test_a_market_saved_from_an_old_instance_never_writes_an_old_version_back(db
     assert saved.name == "日本 (改)"
     assert saved.catalogue_version not in {opened.catalogue_version, changed}
     assert catalogue_for(saved).products[reward.pk].point_cost == 50
+
+
+def test_products_a_member_already_has_come_from_the_catalogue_and_a_moved_one_in_one_query(
+    db, django_assert_num_queries
+):
+    from subscriptions.catalogue import products_of
+
+    kept, moved = ProductFactory(reward=True), ProductFactory(reward=True)
+    market = market_fresh(kept.market)
+    Product.objects.filter(pk=moved.pk).update(market=MarketFactory(code="KR", name="韓国"))
+    market = market_fresh(market)
+    catalogue_for(market)
+    with django_assert_num_queries(1):
+        products = products_of(market, [kept.pk, moved.pk])
+    assert products == {kept.pk: kept, moved.pk: moved}

@@ -123,14 +123,6 @@ def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None)
 # -- the box: the member's rewards for the next subscription shipment ----------------------------
 
 
-def boxes_open(*, member: Member) -> QuerySet[Exchange]:
-    """The member's bundled exchanges not yet on a subscription order, newest first: the box is the
-    first; any others were placed before boxes existed, each with its own fee (they ship with it)."""
-    return Exchange.objects.filter(
-        member_id=member.pk, ship_now=False, status=Exchange.Status.PLACED, order__isnull=True
-    ).order_by("-created_at", "-pk")
-
-
 @dataclass(frozen=True)
 class Box:
     """The member's box for the next subscription shipment as the pages show it."""
@@ -148,20 +140,24 @@ class Box:
         return self.exchange.revision
 
 
-BOXES_SHOWN = 20  # the box and the exchanges placed before boxes existed that ship with it, at most
-
-
 def box_of(*, member: Member) -> Box | None:
     """The member's open box with its reward lines (and those of any bundled exchange placed before
-    boxes existed), or None: one query; the products come from the market's catalogue."""
-    newest = boxes_open(member=member).values("pk")[:BOXES_SHOWN]
+    boxes existed), or None: one query; the products come from the market's catalogue.
+
+    Open bundled exchanges are the box and those placed before boxes existed (a number that only
+    shrinks: every bundled exchange since is the box). The few lines are sorted here, newest
+    exchange first: an ORDER BY over the joined exchange costs more to build than the sort."""
     lines = list(
-        ExchangeLine.objects.filter(member_id=member.pk, exchange__in=Subquery(newest))
-        .select_related("exchange")
-        .order_by("-exchange__created_at", "-exchange_id", "pk")
+        ExchangeLine.objects.filter(
+            member_id=member.pk,
+            exchange__ship_now=False,
+            exchange__status=Exchange.Status.PLACED,
+            exchange__order__isnull=True,
+        ).select_related("exchange")
     )
     if not lines:
         return None
+    lines.sort(key=lambda line: (line.exchange.created_at, line.exchange_id), reverse=True)
     products = products_of(member.market, {line.product_id for line in lines})
     for line in lines:
         line.product = products[line.product_id]

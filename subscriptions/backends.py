@@ -30,8 +30,12 @@ class MemberNumberOrEmailBackend(ModelBackend):
     def get_user(self, user_id):
         """The signed-in user with their member profile and its market, in one query: every
         member page needs all three (``member_required`` takes the member from here)."""
-        user = get_user_model().objects.select_related("member__market").filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+        User = get_user_model()
+        try:  # get(), not first(): a primary key needs no ORDER BY, and the query is every page's
+            user = User.objects.select_related("member__market").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def _user_for(self, login: str):
         User = get_user_model()

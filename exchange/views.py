@@ -503,8 +503,8 @@ def done(request: HttpRequest, number: str) -> HttpResponse:
     if exchange is None:
         raise Http404
     shipment = exchange.shipment
-    # Plain values, not ``shipment.…`` in the template: a lookup on None costs the engine an
-    # exception per attribute (docs/performance.md, "The wizard's static fragments").
+    # Plain values, not ``shipment.…`` in the template: the template engine pays an exception
+    # for each attribute it looks up on None.
     context = {
         "step": 5,
         "exchange": exchange,

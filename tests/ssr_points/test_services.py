@@ -240,6 +240,31 @@ def test_a_redemption_is_reversed_in_parts_the_points_taken_last_first_never_bey
     assert_ledger_ok()
 
 
+def test_after_a_reversal_that_repaid_a_debt_the_rest_goes_back_to_the_lots_it_came_from(member, assert_ledger_ok):
+    early = grant(member, 5, at=tokyo(2026, 2, 1, 10))
+    late = grant(member, 10, at=tokyo(2026, 4, 1, 10))
+    returned = grant(member, 8, at=tokyo(2026, 4, 15, 10))
+    now = tokyo(2026, 5, 1)
+    redemption = services.points_redeem(member=member, points=23, reference="EX-1", reason="交換", now=now)
+    returned.order.status = SubscriptionOrder.Status.RETURNED
+    returned.order.save()
+    services.points_claw_back_order(order=returned.order, now=now)  # all spent: a debt of 8
+    assert PointAccount.objects.get(member=member).debt == 8
+    # 10 back, the last taken first (8 to the returned order's lot, 2 to the late one); the debt
+    # takes them again, so this reversal's rows are net of the repayment.
+    services.points_reverse(entry=redemption, points=10, reason="一部返還", now=now)
+    account = PointAccount.objects.get(member=member)
+    early.refresh_from_db(), late.refresh_from_db(), returned.refresh_from_db()
+    assert (account.debt, early.remaining, late.remaining, returned.remaining) == (0, 0, 0, 2)
+    # The redemption still holds 5 of the early lot and 8 of the late one, and nothing of the returned
+    # order's lot: that is where the rest goes back, with each lot's own expiry.
+    services.points_reverse(entry=redemption, reason="キャンセル", now=now)
+    early.refresh_from_db(), late.refresh_from_db(), returned.refresh_from_db()
+    assert (early.remaining, late.remaining, returned.remaining) == (5, 8, 2)
+    assert points_available(member=member, at=now) == 15
+    assert_ledger_ok()
+
+
 def test_the_ledger_check_reports_reversals_that_give_back_more_than_a_redemption_took(member):
     grant(member, 50, at=tokyo(2026, 2, 1, 10))
     now = tokyo(2026, 5, 1)

@@ -102,6 +102,17 @@ class Cart:
         self._key_renew()
         return changed
 
+    def box_overflow(self, box_quantities: dict[int, int]) -> list[int]:
+        """The rewards a cart started before the box would take past ``MAX_QUANTITY`` on top of it
+        (``box_start`` sets them to the maximum)."""
+        if self.box_revision is not None:
+            return []
+        return [
+            product_id
+            for product_id, quantity in self.quantities.items()
+            if box_quantities.get(product_id, 0) + quantity > MAX_QUANTITY
+        ]
+
     def box_gone(self) -> None:
         """The box the cart started from shipped or was cancelled: start again, empty."""
         self.quantities, self.box_revision = {}, None

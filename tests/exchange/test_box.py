@@ -309,6 +309,24 @@ def test_a_member_who_comes_back_sees_the_box_adds_to_it_and_agrees_to_the_whole
     assert_ledger_ok()
 
 
+@pytest.mark.parametrize("added, said", [(39, False), (40, True)])
+def test_a_cart_from_before_the_box_that_takes_a_reward_past_99_says_so_and_stops_at_99(
+    client, guide_member, guide_catalogue, added, said
+):
+    sample = ProductFactory(sku="RW-01", reward=True, point_cost=1, tax_rate=10)
+    client.force_login(guide_member.user)
+    add(client, sample, added)  # no box yet: the cart is what it adds
+    box_set(guide_member, {sample: 60})  # another device places a box meanwhile
+    text = page_text(client.get(reverse("exchange:bundle")))
+    message = f"ボックスに入っている分と合わせると{sample.name_ja}が99個を超えるため、99個にしました"
+    assert (message in text) is said
+    assert f"{sample.name_ja}" in text and "× 99" in text
+    _, placed = confirm(client)
+    assert placed.status_code == 302
+    assert ExchangeLine.objects.get(exchange=box_of(member=guide_member).exchange, product=sample).quantity == 99
+    assert message not in page_text(client.get(reverse("exchange:bundle")))  # said once
+
+
 def test_two_devices_change_the_same_box_one_wins_the_other_sees_the_new_box_and_places_nothing(
     client, guide_member, guide_catalogue, shaker
 ):

@@ -224,7 +224,7 @@ def main() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(BASE_DIR),
-        # Sessions in Redis (its own database number), as in production; tasks stay eager.
+        # Redis (its own database number) for the cache, as in production; tasks stay eager.
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
     }
     os.environ.update(env)

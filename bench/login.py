@@ -5,7 +5,7 @@
 Recreates the database, migrates it and bulk-loads members; then, for each hasher, gives
 every member a password hash of that hasher and signs them in one after another with full
 login POSTs through Django's request handling (the project's whole middleware, django-axes
-and its access log included, sessions in Redis when ``BENCH_REDIS_URL`` is set): each member
+and its access log included, sessions in the database as in production): each member
 once, a fresh client each time. Prints the CPU per login (this process, and the PostgreSQL
 backend), logins/s per CPU, the memory one hash needs, and Argon2id's CPU per login as a
 fraction of PBKDF2's (target ≤ 1/8). Rows:

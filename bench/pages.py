@@ -6,7 +6,7 @@
 
 Each walk signs in a different member (a session as a real login makes it) and goes
 catalogue → quantity → 「セーブ」 → bundle → confirmation → place → done → home through Django's
-full request handling (middleware, sessions in Redis, PostgreSQL), printing the CPU each page
+full request handling (middleware, sessions in the database, PostgreSQL), printing the CPU each page
 cost this process and the CPU the PostgreSQL backend spent per walk.
 
 The yardstick is a stock Django page (bench/stock_page.py: a ``startproject`` with its defaults,

@@ -94,7 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "member": member,
         "market": member.market,
         "available": spendable.available,
-        "lots": lot_rows(spendable.lots[:LOTS_SHOWN], zone=zone),
+        "lots": lot_rows(((lot.expires_at, lot.remaining) for lot in spendable.lots), zone=zone)[:LOTS_SHOWN],
         "expiring_soon": points_expiring_soon(lots=spendable.lots, at=now),
         "progress": progress,
         "subscription": progress.subscription,

@@ -43,6 +43,7 @@ from exchange.selectors import (
     placed_exchange,
 )
 from exchange.services import box_open_check, exchange_cancel, exchange_place, exchange_request_create
+from ssr_points.display import lot_rows
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
 from ssr_points.selectors import points_available
 from subscriptions.access import member_required
@@ -498,6 +499,7 @@ def confirm_page(
         "form": form,
         "error": error,
         "refusal": points_refusal(quote),
+        "lots_used": lot_rows(((use.lot.expires_at, use.points) for use in quote.lot_uses), zone=quote.market.zone),
     }
     return render(request, "exchange/confirm.html", context | box_changes(request, cart, quote), status=status)
 

@@ -4,13 +4,22 @@ points), dated in the market's time zone; the template lays them out."""
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ssr_points.models import Entry, Lot
-from subscriptions.templatetags.ssr_format import day_text, points, signed, valid_until_text
+from ssr_points.models import Entry
+from subscriptions.templatetags.ssr_format import (
+    day_text,
+    last_valid_day,
+    points,
+    signed,
+    valid_until_day_text,
+    valid_until_text,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,15 @@ class LotRow:
     points: str
 
 
-def lot_rows(lots: list[Lot], *, zone: zoneinfo.ZoneInfo | str) -> list[LotRow]:
-    """The lots' last valid day (「…まで有効」) and points left, in the active language."""
-    return [LotRow(valid_until=valid_until_text(lot.expires_at, zone), points=points(lot.remaining)) for lot in lots]
+def lot_rows(lots: Iterable[tuple[dt.datetime, int]], *, zone: zoneinfo.ZoneInfo | str) -> list[LotRow]:
+    """Points by their last valid day (「…まで有効」), in the active language, from ``(expires_at,
+    points)`` pairs soonest first: lots that end on the same day are one row, since a member reads
+    days, not lots (two grants of one day would otherwise show the same date twice)."""
+    days: list[tuple[dt.date, int]] = []
+    for expires_at, lot_points in lots:
+        day = last_valid_day(expires_at, zone)
+        if days and days[-1][0] == day:
+            days[-1] = (day, days[-1][1] + lot_points)
+        else:
+            days.append((day, lot_points))
+    return [LotRow(valid_until=valid_until_day_text(day), points=points(total)) for day, total in days]

@@ -78,7 +78,12 @@ def last_valid_day(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None
 
 def valid_until_text(expires_at: dt.datetime, zone: zoneinfo.ZoneInfo | str | None = None) -> str:
     """「2026年12月14日まで有効」 (Japanese) / "Valid until Dec. 14, 2026" (English)."""
-    return _("Valid until %(day)s") % {"day": day_text(last_valid_day(expires_at, zone))}
+    return valid_until_day_text(last_valid_day(expires_at, zone))
+
+
+def valid_until_day_text(day: dt.date) -> str:
+    """``valid_until_text`` of a last valid day already computed."""
+    return _("Valid until %(day)s") % {"day": day_text(day)}
 
 
 def day_text(day: dt.date) -> str:

@@ -43,9 +43,12 @@ def test_home_shows_points_lots_tenure_and_readable_history(client, member_with_
     page = text(response)
     assert "利用可能ポイント ♥ 527" in page
     assert "継続月数 4か月" in page and "現在の付与率 15%" in page and "次回注文の付与率 15%" in page
-    for lot in member.lots.order_by("expires_at"):
-        last_day = timezone.localtime(lot.expires_at) - dt.timedelta(days=1)  # the last valid day
-        assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効 ♥ {lot.remaining}" in page
+    by_day = {}  # the lots by their last valid day: one row each, with their sum
+    for lot in member.lots.filter(remaining__gt=0):
+        last_day = (timezone.localtime(lot.expires_at) - dt.timedelta(days=1)).date()
+        by_day[last_day] = by_day.get(last_day, 0) + lot.remaining
+    for last_day, remaining in by_day.items():
+        assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効 ♥ {remaining:,}" in page
     assert "定期購入 注文 SO-777 の出荷による付与" in page
     assert f"ポイント交換 {exchange.number} のキャンセルによる返還" in page
     assert f"ポイント交換 {exchange.number}" in page

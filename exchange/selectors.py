@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from exchange.models import Exchange, ExchangeLine, ExchangeRequest
 from exchange.quotes import cancel_last_day
-from ssr_points.models import Allocation
+from ssr_points.models import Entry
+from ssr_points.selectors import redemptions_by_lot
 from subscriptions.catalogue import catalogue_for, products_of
 from subscriptions.models import Member, Product, Subscription
 
@@ -106,17 +107,22 @@ class PointsReturn:
 
 
 def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None) -> list[PointsReturn]:
-    """Where a cancellation puts the exchange's points: the lots its redemption took them from,
-    soonest-expiring first (a lot already past its expiry takes them back and they lapse)."""
+    """Where a cancellation puts the exchange's points: the lots its redemptions (a box has one per
+    change that added points) still hold them from, soonest-expiring first; for a cancelled
+    exchange, what its cancellation gave back to each. A lot already past its expiry takes them back
+    and they lapse."""
     at = at or timezone.now()
-    allocations = (
-        Allocation.objects.filter(member_id=exchange.member_id, entry_id=exchange.redemption_id, points__gt=0)
-        .select_related("lot")
-        .order_by("lot__expires_at", "lot_id")
+    redemptions = Entry.objects.filter(
+        member_id=exchange.member_id, kind=Entry.Kind.REDEMPTION, reference=exchange.number
     )
+    cancelled = exchange.status == Exchange.Status.CANCELLED
     return [
-        PointsReturn(lot_expires_at=a.lot.expires_at, points=a.points, expired=a.lot.expires_at <= at)
-        for a in allocations
+        PointsReturn(lot_expires_at=lot.expires_at, points=points, expired=lot.expires_at <= at)
+        for lot, points in redemptions_by_lot(
+            member_id=exchange.member_id,
+            redemptions=redemptions,
+            given_back_since=exchange.cancelled_at if cancelled else None,
+        )
     ]
 
 

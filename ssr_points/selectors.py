@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ssr_points.earning import points_for_pv
-from ssr_points.models import Entry, Lot, PointAccount
+from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from subscriptions.models import Market, Member, Subscription, SubscriptionItem
 from subscriptions.selectors import subscription_active
 from subscriptions.services import shipment_date_next
@@ -58,6 +58,46 @@ def points_available(*, member: Member, at: dt.datetime | None = None) -> int:
 def points_debt(*, member: Member) -> int:
     """Points the member owes from returned orders (repaid first by incoming points)."""
     return PointAccount.objects.filter(member_id=member.pk).values_list("debt", flat=True).first() or 0
+
+
+def redemptions_by_lot(
+    *, member_id: int, redemptions: QuerySet[Entry] | list[Entry], given_back_since: dt.datetime | None = None
+) -> list[tuple[Lot, int]]:
+    """The lots ``redemptions`` took points from, soonest-expiring first, each with the points the
+    redemptions still hold of it — or, with ``given_back_since``, the points their reversals made
+    at or after that instant gave back to it (what a cancellation returned). Lots with none are left
+    out. Two queries, whatever the number of redemptions.
+
+    Each reversal gave back from the lots its redemption still held, the last taken first
+    (``points_reverse``): replaying the reversals' points over what the redemptions took gives each
+    lot's share exactly. A reversal's own allocation rows cannot say it: when incoming points
+    repaid a debt from the same lot, its row for that lot is net of the repayment."""
+    taken: dict[int, list[list]] = {}  # redemption id → [lot, points held], FIFO
+    for allocation in (
+        Allocation.objects.filter(member_id=member_id, entry__in=redemptions, points__gt=0)
+        .select_related("lot")
+        .order_by("lot__expires_at", "lot_id")
+    ):
+        taken.setdefault(allocation.entry_id, []).append([allocation.lot, allocation.points])
+    reversals = Entry.objects.filter(member_id=member_id, kind=Entry.Kind.REVERSAL, reverses_id__in=list(taken))
+    given: dict[Lot, int] = {}
+    for redemption_id, points, created_at in reversals.order_by("pk").values_list(
+        "reverses_id", "points", "created_at"
+    ):
+        for held in reversed(taken[redemption_id]):
+            back = min(held[1], points)
+            held[1] -= back
+            points -= back
+            if back and given_back_since is not None and created_at >= given_back_since:
+                given[held[0]] = given.get(held[0], 0) + back
+    if given_back_since is None:
+        for lots in taken.values():
+            for lot, points in lots:
+                given[lot] = given.get(lot, 0) + points
+    return sorted(
+        ((lot, points) for lot, points in given.items() if points > 0),
+        key=lambda pair: (pair[0].expires_at, pair[0].pk),
+    )
 
 
 def lots_open(*, member: Member, at: dt.datetime | None = None) -> QuerySet[Lot]:

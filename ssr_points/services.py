@@ -37,6 +37,7 @@ from ssr_points.exceptions import (
 )
 from ssr_points.models import Allocation, Entry, Lot, PointAccount
 from ssr_points.roles import daily_points_added_cap
+from ssr_points.selectors import redemptions_by_lot
 from subscriptions.models import Member, SubscriptionOrder
 
 LOT_LIFETIME_MONTHS = 12
@@ -403,24 +404,8 @@ def redemption_points_held(*, entry: Entry) -> int:
 
 
 def _points_held_by_lot(entry: Entry) -> dict[int, int]:
-    """lot id → the points a redemption still holds from that lot.
-
-    Each reversal gave back from the lots the redemption still held, the last taken first
-    (``points_reverse``): replaying the reversals' points over what the redemption took gives each
-    lot's share exactly. A reversal's own allocation rows cannot say it: when incoming points
-    repaid a debt from the same lot, its row for that lot is net of the repayment."""
-    taken = sorted(
-        entry.allocations.values_list("lot__expires_at", "lot_id", "points"),
-        key=lambda row: (row[0], row[1]),  # FIFO: the order points_reverse reads the lots in
-    )
-    held = {lot_id: points for _expires_at, lot_id, points in taken}
-    reversals = Entry.objects.filter(member_id=entry.member_id, kind=Entry.Kind.REVERSAL, reverses=entry)
-    for points in reversals.order_by("pk").values_list("points", flat=True):
-        for _expires_at, lot_id, _taken in reversed(taken):
-            back = min(held[lot_id], points)
-            held[lot_id] -= back
-            points -= back
-    return {lot_id: points for lot_id, points in held.items() if points > 0}
+    """lot id → the points a redemption still holds from that lot (``redemptions_by_lot``)."""
+    return {lot.pk: points for lot, points in redemptions_by_lot(member_id=entry.member_id, redemptions=[entry])}
 
 
 # -- returns -------------------------------------------------------------------------------

@@ -211,6 +211,46 @@ def test_cancelling_a_changed_box_returns_every_point_it_holds(guide_member, gui
     assert_ledger_ok()
 
 
+def test_the_cancel_page_and_email_of_a_changed_box_say_what_it_holds_lot_by_lot(
+    client, guide_member, guide_catalogue, shaker, assert_ledger_ok, django_capture_on_commit_callbacks
+):
+    reward = guide_catalogue["reward"]
+    staff = StaffUserFactory()
+    now = timezone.now()
+    # Two lots that end before the member's 500: the box's points come from them first.
+    early = points_adjust(
+        member=guide_member, points=30, reason="a", staff_user=staff, now=now - dt.timedelta(days=300)
+    )
+    later = points_adjust(
+        member=guide_member, points=100, reason="b", staff_user=staff, now=now - dt.timedelta(days=200)
+    )
+    box = box_set(guide_member, {reward: 1})  # 42: 30 early, 12 later
+    box_set(guide_member, {reward: 2, shaker: 1})  # +102: 88 later, 14 of the 500
+    box_set(guide_member, {reward: 1, shaker: 1})  # −42: 14 of the 500, 28 later
+    # What the box holds now: 30 early, 72 later = 102 points.
+    held = [(early.lot.expires_at, 30), (later.lot.expires_at, 72)]
+
+    def lines(expiries_points):
+        return [f"{last_day(expires_at)}まで有効 ♥ {points}" for expires_at, points in expiries_points]
+
+    client.force_login(guide_member.user)
+    page = page_text(client.get(reverse("exchange:cancel", args=[box.number])))
+    for line in lines(held):
+        assert line in page
+    assert page.count("まで有効") == 2
+
+    mail.outbox = []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("exchange:cancel", args=[box.number]))
+    box.refresh_from_db()
+    assert box.status == Exchange.Status.CANCELLED and points_available(member=guide_member) == 630
+    email = mail.outbox[-1].body
+    for expires_at, points in held:
+        assert f"♥ {points}  {last_day(expires_at)}まで有効" in email
+    assert email.count("まで有効") == 2
+    assert_ledger_ok()
+
+
 def test_exchanges_placed_before_boxes_keep_their_figures_and_the_newest_is_the_box(guide_member, guide_catalogue):
     """What migration exchange/0006 leaves: each earlier open exchange with its own fee; changes edit the newest."""
     reward = guide_catalogue["reward"]
@@ -236,6 +276,11 @@ def test_exchanges_placed_before_boxes_keep_their_figures_and_the_newest_is_the_
 
 
 # -- through the member's pages ---------------------------------------------------------------------
+
+
+def last_day(expires_at) -> str:
+    day = (timezone.localtime(expires_at) - dt.timedelta(days=1)).date()
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def page_figure(response, name: str) -> str:

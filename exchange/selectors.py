@@ -116,13 +116,16 @@ def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None)
         member_id=exchange.member_id, kind=Entry.Kind.REDEMPTION, reference=exchange.number
     )
     cancelled = exchange.status == Exchange.Status.CANCELLED
+    by_expiry: dict[dt.datetime, int] = {}  # lots of one day end at one instant: one row, as members read days
+    for lot, points in redemptions_by_lot(
+        member_id=exchange.member_id,
+        redemptions=redemptions,
+        given_back_since=exchange.cancelled_at if cancelled else None,
+    ):
+        by_expiry[lot.expires_at] = by_expiry.get(lot.expires_at, 0) + points
     return [
-        PointsReturn(lot_expires_at=lot.expires_at, points=points, expired=lot.expires_at <= at)
-        for lot, points in redemptions_by_lot(
-            member_id=exchange.member_id,
-            redemptions=redemptions,
-            given_back_since=exchange.cancelled_at if cancelled else None,
-        )
+        PointsReturn(lot_expires_at=expires_at, points=points, expired=expires_at <= at)
+        for expires_at, points in by_expiry.items()
     ]
 
 

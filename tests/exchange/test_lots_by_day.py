@@ -3,12 +3,14 @@ confirmation, lots that end on the same day are one row with their sum (docs/rul
 
 import datetime as dt
 import re
+import uuid
 import zoneinfo
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from exchange.services import exchange_place
 from ssr_points.display import lot_rows
 from ssr_points.services import points_adjust
 from subscriptions.templatetags.ssr_format import last_valid_day
@@ -76,3 +78,15 @@ def test_the_confirmation_lists_the_points_used_of_one_last_valid_day_once(clien
     used = section(client.get(reverse("exchange:confirm")), "lots-title")
     assert used.count("まで有効") == 1
     assert f"{day_ja(day)} ♥ 42" in used
+
+
+@pytest.mark.django_db
+def test_the_cancel_page_lists_the_points_returned_to_one_last_valid_day_once(client, guide_member, guide_catalogue):
+    day = two_lots_of_one_day(guide_member, 30, 20)
+    exchange = exchange_place(
+        member=guide_member, lines=[(guide_catalogue["reward"], 1)], ship_now=False, idempotency_key=uuid.uuid4()
+    )
+    client.force_login(guide_member.user)
+    returns = section(client.get(reverse("exchange:cancel", args=[exchange.number])), "comes-back-title")
+    assert returns.count("まで有効") == 1
+    assert f"{day_ja(day)} ♥ 42" in returns

@@ -109,7 +109,7 @@ def shoot(page, name: str, *, focus: str | None = None) -> Path:
 
 def check_page(page):
     """What every page must satisfy: axe wcag2a/wcag2aa clean, no inline script or style (a
-    strict CSP is coming), no sideways scrolling, tap targets of at least 44 px."""
+    strict CSP is coming), no sideways scrolling, figures on one line, tap targets of at least 44 px."""
     from axe_playwright_python.sync_playwright import Axe
 
     inline = page.evaluate(
@@ -121,6 +121,18 @@ def check_page(page):
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
     assert results.violations_count == 0, results.generate_report()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # A figure (♥ 18, ¥1,540, 2026年12月15日) is read on one line, never broken across two.
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('.figures dd, dd[data-figure]')]
+            .filter(dd => dd.offsetParent !== null)
+            .filter(dd => {
+                const range = document.createRange();
+                range.selectNodeContents(dd);
+                return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+            })
+            .map(dd => dd.textContent.trim())"""
+    )
+    assert broken == []
     tappable = ".btn, button, input:not([type=hidden]), select, summary, .mainnav a, .product"
     small = page.evaluate(
         """(tappable) => [...document.querySelectorAll(tappable)]

@@ -109,7 +109,7 @@ def shoot(page, name: str, *, focus: str | None = None) -> Path:
 
 def check_page(page):
     """What every page must satisfy: axe wcag2a/wcag2aa clean, no inline script or style (a
-    strict CSP is coming), no sideways scrolling, figures on one line, tap targets of at least 44 px."""
+    strict CSP is coming), no sideways scrolling, figures on one line, names beside their pictures, tap targets of at least 44 px."""
     from axe_playwright_python.sync_playwright import Axe
 
     inline = page.evaluate(
@@ -133,6 +133,15 @@ def check_page(page):
             .map(dd => dd.textContent.trim())"""
     )
     assert broken == []
+    # A product's name sits beside its picture, however long the line's note.
+    below = page.evaluate(
+        """() => [...document.querySelectorAll('.line')]
+            .filter(line => line.offsetParent !== null && line.querySelector('.thumb') && line.querySelector('.product-text'))
+            .filter(line => line.querySelector('.product-text').getBoundingClientRect().top
+                            >= line.querySelector('.thumb').getBoundingClientRect().bottom)
+            .map(line => line.textContent.trim().slice(0, 40))"""
+    )
+    assert below == []
     tappable = ".btn, button, input:not([type=hidden]), select, summary, .mainnav a, .product"
     small = page.evaluate(
         """(tappable) => [...document.querySelectorAll(tappable)]

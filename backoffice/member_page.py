@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from backoffice.models import ContactNote, LoginLockoutLift
 from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest
+from exchange.quotes import cancel_last_day
 from ssr_points.models import Entry, Lot
 from ssr_points.selectors import points_spendable
 from subscriptions.models import Member, Subscription, SubscriptionOrder
@@ -51,24 +52,18 @@ class MemberSummary:
     next_expiry: dt.datetime | None
     next_expiry_points: int
     subscription: Subscription | None
-    bundle_cutoff: dt.datetime | None
+    bundle_last_day: dt.date | None
     open_requests: list[ExchangeRequest]
     open_request_count: int
 
 
-def bundle_cutoff(subscription: Subscription | None) -> dt.datetime | None:
-    """Until when an exchange placed now still ships in the next subscription box.
-
-    The nightly subscription run (``CELERY_BEAT_SCHEDULE["run-subscriptions"]``, Asia/Tokyo)
-    creates the order on its shipment date, with the bundled exchanges placed before it; from
-    then a bundled exchange waits for the month after."""
+def bundle_last_day(subscription: Subscription | None) -> dt.date | None:
+    """The last day an exchange placed now (or a change to the box) still ships in the next
+    subscription box: the day before its shipment, as the member's pages say and
+    ``exchange.services.box_open_check`` holds it."""
     if subscription is None or subscription.status != Subscription.Status.ACTIVE:
         return None
-    schedule = settings.CELERY_BEAT_SCHEDULE.get("run-subscriptions", {}).get("schedule")
-    hour = min(getattr(schedule, "hour", {0}))
-    minute = min(getattr(schedule, "minute", {0}))
-    zone = timezone.get_default_timezone()
-    return dt.datetime.combine(subscription.next_shipment_date, dt.time(hour, minute), tzinfo=zone)
+    return cancel_last_day(subscription.next_shipment_date)
 
 
 def member_summary(*, member: Member, now: dt.datetime | None = None) -> MemberSummary:
@@ -99,7 +94,7 @@ def member_summary(*, member: Member, now: dt.datetime | None = None) -> MemberS
         next_expiry=by_expiry[0]["expires_at"] if by_expiry else None,
         next_expiry_points=by_expiry[0]["points"] if by_expiry else 0,
         subscription=subscription,
-        bundle_cutoff=bundle_cutoff(subscription),
+        bundle_last_day=bundle_last_day(subscription),
         open_requests=requests[:OPEN_REQUESTS_SHOWN],
         open_request_count=len(requests),
     )

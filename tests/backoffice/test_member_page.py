@@ -3,6 +3,7 @@ balance, product names, linked references and the staff user, read in a fixed nu
 whatever the member's history; contact notes that CX add and nobody changes."""
 
 import datetime as dt
+import re
 import uuid
 import zoneinfo
 
@@ -14,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.models import ContactNote
-from exchange.services import exchange_place, exchange_request_create
+from exchange.exceptions import BoxClosed
+from exchange.services import box_open_check, exchange_place, exchange_request_create
 from ssr_points.models import Entry, Lot, PointAccount
 from ssr_points.services import lot_expires_at, points_adjust
 from subscriptions.services import subscription_save
@@ -154,6 +156,22 @@ def test_the_summary_shows_points_next_expiry_as_the_last_valid_day_subscription
     body = response.content.decode()
     assert f"{last_day.year}年{last_day.month}月{last_day.day}日まで有効" in body
     assert "トライアルパックを交換したい" in body
+
+
+def test_the_bundle_cut_off_cx_read_is_the_members_last_day_to_change_the_box(client, make_staff, catalogue):
+    """The box can be placed, changed or cancelled until the day before its shipment, in the
+    market's time zone (exchange.services.box_open_check); CX tell the member that same day."""
+    client.force_login(make_staff("cx_agent"))
+    member = MemberFactory()
+    subscription = subscription_save(member=member, items={catalogue["sunrise"]: 1})
+    shipment = subscription.next_shipment_date
+    last_day = shipment - dt.timedelta(days=1)
+    text = re.sub(r"<[^>]+>", "", member_page(client, member).content.decode())
+    assert f"{last_day.year}年{last_day.month}月{last_day.day}日までの交換はこの定期便に同梱" in text
+    zone = member.market.zone
+    box_open_check(shipment_date=shipment, zone=zone, now=dt.datetime.combine(last_day, dt.time(23, 59), zone))
+    with pytest.raises(BoxClosed):
+        box_open_check(shipment_date=shipment, zone=zone, now=dt.datetime.combine(shipment, dt.time(0, 0), zone))
 
 
 def test_an_expiry_is_shown_as_the_last_valid_day():

@@ -109,7 +109,8 @@ def shoot(page, name: str, *, focus: str | None = None) -> Path:
 
 def check_page(page):
     """What every page must satisfy: axe wcag2a/wcag2aa clean, no inline script or style (a
-    strict CSP is coming), no sideways scrolling, figures on one line, names beside their pictures, tap targets of at least 44 px."""
+    strict CSP is coming), no sideways scrolling, figures on one line, names beside their
+    pictures, tap targets of at least 44 px."""
     from axe_playwright_python.sync_playwright import Axe
 
     inline = page.evaluate(
@@ -136,7 +137,8 @@ def check_page(page):
     # A product's name sits beside its picture, however long the line's note.
     below = page.evaluate(
         """() => [...document.querySelectorAll('.line')]
-            .filter(line => line.offsetParent !== null && line.querySelector('.thumb') && line.querySelector('.product-text'))
+            .filter(line => line.offsetParent !== null)
+            .filter(line => line.querySelector('.thumb') && line.querySelector('.product-text'))
             .filter(line => line.querySelector('.product-text').getBoundingClientRect().top
                             >= line.querySelector('.thumb').getBoundingClientRect().bottom)
             .map(line => line.textContent.trim().slice(0, 40))"""

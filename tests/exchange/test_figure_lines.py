@@ -77,3 +77,7 @@ def test_the_exchange_page_and_the_email_label_the_lines_the_same_way(
     assert "計算：②¥35,567 ＋ ④¥0 ＋ ⑤¥2,873 ＝ ⑥¥38,440（③は②に含まれています）" in lines
     html = message.alternatives[0].content
     assert "&nbsp;&nbsp;③ うち定期購入特典交換手数料 （税抜）" in html and "（③は②に含まれています）" in html
+    # The total reads 「合計（税込）」 on the done page and in the email, in English "Total (incl. tax)".
+    assert "⑥ 合計（税込）</strong>" in html and "⑥ 合計（税込）: ¥38,440" in lines
+    done = text(guide_client.get(reverse("exchange:done", args=[exchange.number])))
+    assert "合計（税込） ¥38,440" in done and "合計 （税込）" not in done

@@ -20,3 +20,12 @@ document.addEventListener("submit", (event) => {
 if (document.querySelector("[data-answers-post]")) {
   history.replaceState(history.state, "", location.href);
 }
+
+// On a narrow screen the navigation scrolls sideways (in English its links are wider than a
+// phone): show the current page's link rather than leave it past the edge.
+const mainnav = document.querySelector(".mainnav");
+const current = mainnav && mainnav.querySelector("[aria-current=page]");
+if (current) {
+  const past = current.getBoundingClientRect().right - mainnav.getBoundingClientRect().right;
+  if (past > 0) mainnav.scrollLeft += past + 8;
+}

@@ -110,7 +110,7 @@ def shoot(page, name: str, *, focus: str | None = None) -> Path:
 def check_page(page):
     """What every page must satisfy: axe wcag2a/wcag2aa clean, no inline script or style (a
     strict CSP is coming), no sideways scrolling, figures on one line, names beside their
-    pictures, tap targets of at least 44 px."""
+    pictures, the current page's link in sight, tap targets of at least 44 px."""
     from axe_playwright_python.sync_playwright import Axe
 
     inline = page.evaluate(
@@ -144,6 +144,17 @@ def check_page(page):
             .map(line => line.textContent.trim().slice(0, 40))"""
     )
     assert below == []
+    # The navigation scrolls sideways on a phone: the current page's link is in sight.
+    hidden = page.evaluate(
+        """() => {
+            const nav = document.querySelector('.mainnav');
+            const link = nav && nav.querySelector('[aria-current=page]');
+            if (!link) return null;
+            const box = nav.getBoundingClientRect(), own = link.getBoundingClientRect();
+            return own.left < box.left - 1 || own.right > box.right + 1 ? link.textContent.trim() : null;
+        }"""
+    )
+    assert hidden is None
     tappable = ".btn, button, input:not([type=hidden]), select, summary, .mainnav a, .product"
     small = page.evaluate(
         """(tappable) => [...document.querySelectorAll(tappable)]

@@ -235,3 +235,24 @@ def test_the_program_page_and_english(phone, demo_member):
     assert "Available points" in read(page)
     shoot(page, "english-02-home")
     check_page(page)
+
+
+def test_in_english_on_a_small_phone_the_navigation_shows_the_current_page(phone, demo_member):
+    """English labels are wider than a 375 px phone: the navigation scrolls sideways, and each page
+    shows its own link in it (check_page holds it on every page)."""
+    page = phone(viewport=IPHONE_SE)
+    log_in(page, demo_member)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    nav = page.get_by_role("navigation", name="Back office")
+    assert page.evaluate(
+        "() => { const n = document.querySelector('.mainnav'); return n.scrollWidth > n.clientWidth; }"
+    )
+    for name, path in (("My exchanges", "/exchange/history/"), ("Subscription", "/subscription/")):
+        nav.get_by_role("link", name=name, exact=True).click()
+        page.wait_for_url(f"**{path}")
+        link = nav.get_by_role("link", name=name, exact=True)
+        assert link.get_attribute("aria-current") == "page"
+        box, own = nav.bounding_box(), link.bounding_box()
+        assert box["x"] <= own["x"] and own["x"] + own["width"] <= box["x"] + box["width"] + 1
+        check_page(page)

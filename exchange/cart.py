@@ -88,30 +88,23 @@ class Cart:
             self.box_revision = None
         self._key_renew()
 
-    def box_start(self, box_quantities: dict[int, int], revision: int) -> bool:
+    def box_start(self, box_quantities: dict[int, int], revision: int) -> tuple[bool, list[int]]:
         """Make a bundled cart the box of ``revision`` and what the cart added on top of the box it
-        knew (none: the box as it is). True when the cart's quantities changed."""
+        knew (none: the box as it is). Returns whether the cart's quantities changed, and the
+        rewards whose sum went past ``MAX_QUANTITY`` and stop at it."""
         if self.box_revision == revision:
-            return False
-        base = dict(box_quantities)
+            return False, []
+        base, capped = dict(box_quantities), []
         if self.box_revision is None:  # added before there was a box, or carried over from apply now
             for product_id, quantity in self.quantities.items():
-                base[product_id] = min(base.get(product_id, 0) + quantity, MAX_QUANTITY)
+                base[product_id] = base.get(product_id, 0) + quantity
+                if base[product_id] > MAX_QUANTITY:
+                    base[product_id] = MAX_QUANTITY
+                    capped.append(product_id)
         changed = base != self.quantities
         self.quantities, self.box_revision = base, revision
         self._key_renew()
-        return changed
-
-    def box_overflow(self, box_quantities: dict[int, int]) -> list[int]:
-        """The rewards a cart started before the box would take past ``MAX_QUANTITY`` on top of it
-        (``box_start`` sets them to the maximum)."""
-        if self.box_revision is not None:
-            return []
-        return [
-            product_id
-            for product_id, quantity in self.quantities.items()
-            if box_quantities.get(product_id, 0) + quantity > MAX_QUANTITY
-        ]
+        return changed, capped
 
     def box_gone(self) -> None:
         """The box the cart started from shipped or was cancelled: start again, empty."""

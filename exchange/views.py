@@ -194,11 +194,11 @@ def cart_of(request: HttpRequest, *, announce: bool = True) -> Cart:
     box = request_box(request)
     if box is not None:
         elsewhere = cart.box_revision is not None and cart.box_revision != box.revision
-        overflow = cart.box_overflow(box.quantities)
-        if cart.box_start(box.quantities, box.revision):
+        changed, capped = cart.box_start(box.quantities, box.revision)
+        if changed:
             if elsewhere and announce:
                 messages.warning(request, str(BoxChanged()))
-            for product in (line.product for line in box.lines if line.product_id in overflow):
+            for product in (line.product for line in box.lines if line.product_id in capped):
                 message = _(
                     "Together with what is already in your box, %(product)s would come to more than %(maximum)s: "
                     "it is %(maximum)s now. Check the quantity before you go on."

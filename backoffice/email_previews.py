@@ -112,13 +112,7 @@ def preview_render(slug: str) -> tuple[str, str, str]:
             close_reason="お電話で確認したところ、次回の定期購入に追加をご希望でしたので、ご依頼を完了としました。",
             created_at=timezone.now() - dt.timedelta(days=1),
         )
-        context = {
-            "exchange_request": exchange_request,
-            "member": member,
-            "market": member.market,
-            "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
-        }
-        email = exchange_request_closed_email_render(context=context)
+        email = exchange_request_closed_email_render(exchange_request=exchange_request)
         return email.subject, email.text, email.html
     if slug == "password-reset":
         member = _sample_member()

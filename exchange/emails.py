@@ -32,7 +32,11 @@ def exchange_email_render(*, kind: str, context: dict) -> RenderedEmail:
     """Subject, text and HTML of the ``kind`` email, in the market's language (Japanese)."""
     if kind not in KINDS:
         raise ValueError(f"unknown exchange email {kind!r}")
-    name = TEMPLATES[kind]
+    return _email_render(TEMPLATES[kind], context)
+
+
+def _email_render(name: str, context: dict) -> RenderedEmail:
+    """``exchange/email/{name}``'s subject (one line), text and HTML, in the market's language."""
     with translation.override(settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"exchange/email/{name}_subject.txt", context).split())
         text = render_to_string(f"exchange/email/{name}.txt", context)
@@ -63,20 +67,20 @@ def exchange_email_send(*, exchange_id: int, kind: str) -> bool:
     address = exchange.member.user.email
     if not address:
         return False
-    email = exchange_email_render(kind=kind, context=exchange_email_context(exchange=exchange))
-    message = EmailMultiAlternatives(email.subject, email.text, to=[address])
-    message.attach_alternative(email.html, "text/html")
-    message.send()
+    _email_send(exchange_email_render(kind=kind, context=exchange_email_context(exchange=exchange)), address)
     return True
 
 
-def exchange_request_closed_email_render(*, context: dict) -> RenderedEmail:
+def exchange_request_closed_email_render(*, exchange_request: ExchangeRequest) -> RenderedEmail:
     """The email that tells a member Customer Experience closed their request without an exchange."""
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string("exchange/email/request_closed_subject.txt", context).split())
-        text = render_to_string("exchange/email/request_closed.txt", context)
-        html = render_to_string("exchange/email/request_closed.html", context | {"subject": subject})
-    return RenderedEmail(subject=subject, text=text, html=html)
+    member = exchange_request.member
+    context = {
+        "exchange_request": exchange_request,
+        "member": member,
+        "market": member.market,
+        "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
+    }
+    return _email_render("request_closed", context)
 
 
 def exchange_request_closed_email_send(*, request_id: int) -> bool:
@@ -85,14 +89,11 @@ def exchange_request_closed_email_send(*, request_id: int) -> bool:
     member = exchange_request.member
     if not member.user.email:
         return False
-    context = {
-        "exchange_request": exchange_request,
-        "member": member,
-        "market": member.market,
-        "exchange_url": settings.SITE_URL.rstrip("/") + reverse("exchange:catalogue"),
-    }
-    email = exchange_request_closed_email_render(context=context)
-    message = EmailMultiAlternatives(email.subject, email.text, to=[member.user.email])
+    _email_send(exchange_request_closed_email_render(exchange_request=exchange_request), member.user.email)
+    return True
+
+
+def _email_send(email: RenderedEmail, address: str) -> None:
+    message = EmailMultiAlternatives(email.subject, email.text, to=[address])
     message.attach_alternative(email.html, "text/html")
     message.send()
-    return True

@@ -106,20 +106,23 @@ class PointsReturn:
     expired: bool
 
 
+def exchange_redemptions(*, exchange: Exchange) -> QuerySet[Entry]:
+    """The ledger's redemptions of the exchange: its placing's, and one per change of its box that
+    added points (each references the exchange's number)."""
+    return Entry.objects.filter(member_id=exchange.member_id, kind=Entry.Kind.REDEMPTION, reference=exchange.number)
+
+
 def exchange_points_return(*, exchange: Exchange, at: dt.datetime | None = None) -> list[PointsReturn]:
     """Where a cancellation puts the exchange's points: the lots its redemptions (a box has one per
     change that added points) still hold them from, soonest-expiring first; for a cancelled
     exchange, what its cancellation gave back to each. A lot already past its expiry takes them back
     and they lapse."""
     at = at or timezone.now()
-    redemptions = Entry.objects.filter(
-        member_id=exchange.member_id, kind=Entry.Kind.REDEMPTION, reference=exchange.number
-    )
     cancelled = exchange.status == Exchange.Status.CANCELLED
     by_expiry: dict[dt.datetime, int] = {}  # lots of one day end at one instant: one row, as members read days
     for lot, points in redemptions_by_lot(
         member_id=exchange.member_id,
-        redemptions=redemptions,
+        redemptions=exchange_redemptions(exchange=exchange),
         given_back_since=exchange.cancelled_at if cancelled else None,
     ):
         by_expiry[lot.expires_at] = by_expiry.get(lot.expires_at, 0) + points

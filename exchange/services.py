@@ -22,10 +22,9 @@ from exchange.exceptions import (
 )
 from exchange.models import Exchange, ExchangeChange, ExchangeLine, ExchangeRequest, ExchangeTaxLine
 from exchange.quotes import Quote, cancel_last_day, quote_build, reward_lines_clean
-from exchange.selectors import box_of
+from exchange.selectors import box_of, exchange_redemptions
 from exchange.tasks import exchange_email_enqueue, exchange_request_email_enqueue
 from ssr_points.exceptions import InsufficientPoints, NegativeBalance
-from ssr_points.models import Entry
 from ssr_points.selectors import points_available
 from ssr_points.services import points_account_lock, points_redeem, points_reverse, redemption_points_held
 from subscriptions.models import Member, Product
@@ -214,9 +213,7 @@ def _box_change(*, box, quote: Quote, key, staff_user, now, account) -> Exchange
 def _box_points_return(*, exchange: Exchange, points: int, reason: str, key, staff_user, now) -> list:
     """Return ``points`` of the exchange's redemptions, the latest redemption first."""
     reversals = []
-    redemptions = Entry.objects.filter(
-        member_id=exchange.member_id, kind=Entry.Kind.REDEMPTION, reference=exchange.number
-    ).order_by("-created_at", "-pk")
+    redemptions = exchange_redemptions(exchange=exchange).order_by("-created_at", "-pk")
     for redemption in redemptions:
         if points <= 0:
             break
